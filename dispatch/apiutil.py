@@ -1,0 +1,201 @@
+"""API plumbing: bearer tokens, the error shape, JSON bodies, cursor paging, idempotent writes."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+from flask_login import current_user
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from .errors import BadRequest, DomainError, Invalid
+from .extensions import csrf, db
+from .models import IdempotentRequest
+
+API_PREFIX = "/api/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    response.status_code = status
+    return response
+
+
+def api_authenticate() -> Response | None:
+    """Bearer token first; a browser session may use the API too, with its CSRF token on writes."""
+    from .auth import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return json_error(401, "unauthorized", "Send Authorization: Bearer <token>.")
+        user = user_for_token(token.strip())
+        if user is None:
+            return json_error(401, "invalid_token", "The token is unknown, expired or revoked. Get a new one.")
+        g._login_user = user  # what flask_login.current_user reads
+        g.api_token_auth = True
+        return None
+    if current_user.is_authenticated and request.method not in SAFE_METHODS:
+        csrf.protect()
+    return None
+
+
+def body() -> dict[str, Any]:
+    """The JSON object sent, or a 400 that says what is wrong with it."""
+    if not request.data:
+        raise BadRequest("Send a JSON object in the request body.", code="malformed_json")
+    try:
+        data = json.loads(request.get_data(as_text=True))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}.", code="malformed_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.", code="malformed_json")
+    return data
+
+
+def optional_body() -> dict[str, Any]:
+    return body() if request.data else {}
+
+
+def page_limit() -> int:
+    raw = request.args.get("limit", "50")
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise Invalid("limit must be a whole number from 1 to 200.", fields={"limit": "not a number"}) from None
+    if not 1 <= limit <= 200:
+        raise Invalid("limit must be from 1 to 200.", fields={"limit": "out of range"})
+    return limit
+
+
+def encode_cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("cursor is not one this API gave out.", fields={"cursor": "unknown cursor"}) from None
+
+
+def paginate(stmt: Select[Any], id_column: Any, serialize: Callable[[Any], dict[str, Any]],
+             descending: bool = True) -> dict[str, Any]:
+    """Keyset paging on the id column: {"items": [...], "next": cursor or None}."""
+    limit = page_limit()
+    cursor = request.args.get("cursor")
+    if cursor:
+        after = decode_cursor(cursor)
+        stmt = stmt.where(id_column < after if descending else id_column > after)
+    stmt = stmt.order_by(id_column.desc() if descending else id_column.asc()).limit(limit + 1)
+    rows = list(db.session.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [serialize(r) for r in rows], "next": encode_cursor(rows[-1].id) if more and rows else None}
+
+
+def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """The request edge of an API handler: one commit on success, rollback on any error,
+    and `Idempotency-Key` replay for writes. The handler returns (payload, status)."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        replay_guard = key and request.method not in SAFE_METHODS
+        digest = hashlib.sha256(request.get_data()).hexdigest() if replay_guard else ""
+        if replay_guard:
+            if len(key) > 200:
+                return json_error(400, "bad_idempotency_key", "Idempotency-Key must be at most 200 characters.")
+            previous = _stored(key)
+            if previous is not None:
+                return _replay(previous, digest)
+        try:
+            result = handler(*args, **kwargs)
+            payload, status = result if isinstance(result, tuple) else (result, 200)
+            if isinstance(payload, Response):
+                db.session.commit()
+                return payload
+            text = json.dumps(payload, ensure_ascii=False, default=str)
+            if replay_guard:
+                db.session.add(IdempotentRequest(
+                    user_id=current_user.id, key=key, method=request.method, path=request.path,
+                    body_sha256=digest, status_code=status, response_body=text))
+            db.session.commit()
+        except DomainError:
+            db.session.rollback()
+            raise
+        except IntegrityError:
+            db.session.rollback()
+            if replay_guard:
+                previous = _stored(key)
+                if previous is not None:
+                    return _replay(previous, digest)
+            raise
+        return Response(text, status=status, mimetype="application/json")
+
+    return wrapper
+
+
+def _stored(key: str) -> IdempotentRequest | None:
+    return db.session.scalar(select(IdempotentRequest).where(
+        IdempotentRequest.user_id == current_user.id, IdempotentRequest.key == key))
+
+
+def _replay(previous: IdempotentRequest, digest: str) -> Response:
+    if previous.body_sha256 != digest or previous.path != request.path or previous.method != request.method:
+        return json_error(422, "idempotency_key_reused",
+                          "This Idempotency-Key was already used for a different request.")
+    response = Response(previous.response_body, status=previous.status_code, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def register_api_errors(app: Any) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Any:
+        db.session.rollback()
+        if is_api_request():
+            return json_error(exc.status, exc.code, exc.message, exc.fields)
+        from flask import render_template
+
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        if is_api_request():
+            from flask_wtf.csrf import CSRFError
+
+            if isinstance(exc, CSRFError):
+                return json_error(400, "csrf_failed", "The CSRF token is missing or stale: reload the page.")
+            code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                    405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}.get(status, "error")
+            return json_error(status, code, exc.description or exc.name)
+        from flask import render_template
+
+        return render_template("error.html", status=status, message=exc.description or exc.name), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        db.session.rollback()
+        current_app.logger.exception("unhandled error")
+        if is_api_request():
+            return json_error(500, "server_error", "Something went wrong on our side; it has been logged.")
+        from flask import render_template
+
+        return render_template("error.html", status=500, message="Something went wrong on our side."), 500

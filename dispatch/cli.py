@@ -1,0 +1,70 @@
+"""Shell commands: `users create`, `seed-demo`. One group per domain; each commits once."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .database import write_transaction
+from .errors import DomainError
+from .extensions import db
+
+users = AppGroup("users", help="Manage user accounts.")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "manager", "dispatcher", "technician", "finance"]))
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--name", default=None, help="Full name shown on slips and pages.")
+@click.option("--skills", default="", help="Comma-separated skills, for technicians.")
+def create_user_command(username: str, role: str, password: str, name: str | None, skills: str) -> None:
+    """Create a user."""
+    from . import services
+
+    with write_transaction():
+        try:
+            user = services.create_user(None, username=username, password=password, name=name or username, role=role,
+                                        skills=[s.strip() for s in skills.split(",") if s.strip()])
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from None
+    click.echo(f"Created {user.role} {user.username} (id {user.id}).")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password", required=True)
+def set_password_command(username: str, password: str) -> None:
+    """Change a user's password (their sessions and tokens end)."""
+    from sqlalchemy import select
+
+    from .models import User
+
+    with write_transaction():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"No user {username}.")
+        if len(password) < 8:
+            raise click.ClickException("The password must have at least 8 characters.")
+        user.set_password(password)
+        db.session.commit()
+    click.echo(f"Password changed for {username}.")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Fill an empty database with a believable demo (does nothing if it is already there)."""
+    from .demo import seed
+
+    with write_transaction():
+        created = seed()
+        db.session.commit()
+    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(seed_demo_command)

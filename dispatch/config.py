@@ -1,0 +1,99 @@
+"""Configuration, read from the environment inside the factory (never at import)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+# Names the environment may set, with the type each is read as.
+_FLOATS = ("SERVICE_CENTER_LATITUDE", "SERVICE_CENTER_LONGITUDE", "REMOTE_RADIUS_KM", "ROAD_FACTOR",
+           "AVERAGE_SPEED_KMH", "GEOCODER_MIN_DELAY_SECONDS")
+_INTS = ("REMOTE_BOOKING_HOURS", "BOOKING_HOURS", "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES",
+         "LOGIN_WINDOW_MINUTES")
+_STRINGS = ("DATABASE_URL", "SECRET_KEY", "TIMEZONE", "GEOCODER", "GEOCODER_USER_AGENT", "GEOCODER_DOMAIN", "GEOCODER_COUNTRY",
+            "COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_PHONE", "COMPANY_LOGO", "PUBLIC_BASE_URL")
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "dispatch.sqlite3"),
+        "SECRET_KEY": None,
+        "TIMEZONE": "Asia/Shanghai",
+        # The service centre (Shanghai by default) and what counts as remote (偏远地区).
+        "SERVICE_CENTER_LATITUDE": 31.2304,
+        "SERVICE_CENTER_LONGITUDE": 121.4737,
+        "REMOTE_RADIUS_KM": 50.0,
+        "BOOKING_HOURS": 24,
+        "REMOTE_BOOKING_HOURS": 48,
+        "ROAD_FACTOR": 1.3,
+        "AVERAGE_SPEED_KMH": 40.0,
+        # "offline" needs no network (packaged gazetteer); "nominatim", "photon" or "pelias" are real ones.
+        "GEOCODER": "offline",
+        "GEOCODER_USER_AGENT": "dispatch-field-service",
+        "GEOCODER_DOMAIN": None,
+        # The offline gazetteer looks in this country only (ISO code; empty: the whole world).
+        "GEOCODER_COUNTRY": "CN",
+        "GEOCODER_MIN_DELAY_SECONDS": 1.0,
+        "API_TOKEN_HOURS": 12,
+        "LOGIN_MAX_FAILURES": 10,
+        "LOGIN_WINDOW_MINUTES": 15,
+        "COMPANY_NAME": "Huadong After-Sales Service Co.",
+        "COMPANY_ADDRESS": "1 Century Avenue, Pudong, Shanghai",
+        "COMPANY_PHONE": "021-5888 0000",
+        "COMPANY_LOGO": None,
+        "PUBLIC_BASE_URL": None,
+        "TESTING": False,
+        "ENV": "development",
+    }
+
+
+def from_environment(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the environment, then explicit overrides (tests)."""
+    cfg = defaults(instance_path)
+    env = os.environ
+    for name in _STRINGS:
+        if env.get(name):
+            cfg[name] = env[name]
+    for name in _FLOATS:
+        if env.get(name):
+            cfg[name] = float(env[name])
+    for name in _INTS:
+        if env.get(name):
+            cfg[name] = int(env[name])
+    if env.get("FLASK_ENV") == "production" or env.get("DISPATCH_ENV") == "production":
+        cfg["ENV"] = "production"
+    cfg.update(overrides or {})
+
+    if not cfg["SECRET_KEY"]:
+        if cfg["ENV"] == "production":
+            raise RuntimeError("SECRET_KEY must be set in production (environment variable SECRET_KEY).")
+        cfg["SECRET_KEY"] = _development_secret(instance_path)
+
+    url = cfg["DATABASE_URL"]
+    # psycopg 3 is the driver; accept the usual postgres:// spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    cfg["DATABASE_URL"] = url
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    cfg["WTF_CSRF_TIME_LIMIT"] = None
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    if cfg["ENV"] == "production":
+        cfg["SESSION_COOKIE_SECURE"] = True
+    cfg["JSON_SORT_KEYS"] = False
+    return cfg
+
+
+def _development_secret(instance_path: str) -> str:
+    """A random key kept in instance/ so development sessions survive restarts; never a fixed fallback."""
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,464 @@
+"""The shared nouns: people, customers and what they own, repair calls, visits, and the audit trail."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import Base, db
+from .types import UTCDateTime
+
+
+if TYPE_CHECKING:  # db.Model is made at run time; to the type checker it is our declarative base
+    Model = Base
+else:
+    Model = db.Model
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    DISPATCHER = "dispatcher"
+    TECHNICIAN = "technician"
+    FINANCE = "finance"
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB = "web"
+    MESSAGING = "messaging"
+    WALK_IN = "walk_in"
+
+
+class Priority(enum.StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Category(enum.StrEnum):
+    CHARGED = "charged"  # A 收费服务
+    CONTRACT = "contract"  # B 合同服务
+    FREE = "free"  # C 免费服务
+
+
+class CallStatus(enum.StrEnum):
+    NEW = "new"
+    BOOKED = "booked"
+    IN_PROGRESS = "in_progress"
+    CARRIED_BACK = "carried_back"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    CANCELLED = "cancelled"
+
+
+OPEN_CALL_STATUSES = (CallStatus.NEW, CallStatus.BOOKED, CallStatus.IN_PROGRESS, CallStatus.CARRIED_BACK,
+                      CallStatus.REOPENED)
+
+
+class VisitStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    ON_THE_WAY = "on_the_way"
+    ON_SITE = "on_site"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+LIVE_VISIT_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY, VisitStatus.ON_SITE,
+                       VisitStatus.COMPLETED)
+
+
+# ----------------------------------------------------------------------------- people
+
+
+class User(UserMixin, Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    # Bumped on every password change: sessions and tokens issued before it die.
+    auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    base_latitude: Mapped[float | None] = mapped_column(Float)
+    base_longitude: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    working_hours: Mapped[list[WorkingHours]] = relationship(
+        back_populates="user", order_by="(WorkingHours.weekday, WorkingHours.start)", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (CheckConstraint("role in ('admin','manager','dispatcher','technician','finance')",
+                                      name="role_known"),)
+
+    def set_password(self, password: str, method: str | None = None) -> None:
+        self.password_hash = generate_password_hash(password, method=method) if method else \
+            generate_password_hash(password)
+        self.auth_version = (self.auth_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        # The session remembers the password generation too, so a password change logs everyone out.
+        return f"{self.id}:{self.auth_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return bool(self.active)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class WorkingHours(Model):
+    """One working span of a technician on a weekday (0 = Monday), local time. end < start runs past midnight."""
+
+    __tablename__ = "working_hours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+
+    user: Mapped[User] = relationship(back_populates="working_hours")
+
+    __table_args__ = (CheckConstraint("weekday >= 0 and weekday <= 6", name="weekday_range"),)
+
+
+class TimeOff(Model):
+    __tablename__ = "time_off"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="time_off_order"),)
+
+
+class ApiToken(Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    auth_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Model):
+    """Failed logins, shared by every app process: the throttle counts these rows."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+
+
+# ----------------------------------------------------------------------------- customers
+
+
+class Customer(Model):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    phone: Mapped[str] = mapped_column(String(40), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="customer", order_by="Site.id")
+    equipment: Mapped[list[Equipment]] = relationship(back_populates="customer", order_by="Equipment.id")
+    contracts: Mapped[list[Contract]] = relationship(back_populates="customer", order_by="Contract.starts_on")
+
+
+class Site(Model):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    address: Mapped[str] = mapped_column(String(500))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    distance_km: Mapped[float] = mapped_column(Float)
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    geocoded_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship(back_populates="sites")
+
+
+class Equipment(Model):
+    __tablename__ = "equipment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    serial_number: Mapped[str] = mapped_column(String(200))
+    warranty_until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship(back_populates="equipment")
+    site: Mapped[Site] = relationship()
+
+    __table_args__ = (UniqueConstraint("model", "serial_number", name="uq_equipment_model_serial"),)
+
+
+contract_equipment = Table(
+    "contract_equipment",
+    db.metadata,
+    Column("contract_id", ForeignKey("contracts.id"), primary_key=True),
+    Column("equipment_id", ForeignKey("equipment.id"), primary_key=True),
+)
+
+
+class Contract(Model):
+    """A maintenance contract (合同服务). No equipment listed means all of the customer's equipment."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    covers_parts: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship(back_populates="contracts")
+    equipment: Mapped[list[Equipment]] = relationship(secondary=contract_equipment, order_by="Equipment.id")
+
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="contract_period_order"),)
+
+    def covers(self, equipment: Equipment | None, on: date) -> bool:
+        if self.cancelled_at is not None or not (self.starts_on <= on <= self.ends_on):
+            return False
+        if not self.equipment:
+            return True
+        return equipment is not None and any(e.id == equipment.id for e in self.equipment)
+
+
+# ----------------------------------------------------------------------------- repair calls
+
+
+class RepairCall(Model):
+    """One repair call (报修), from intake to customer-confirmed closure."""
+
+    __tablename__ = "repair_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"))
+    parent_call_id: Mapped[int | None] = mapped_column(ForeignKey("repair_calls.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    problem_type: Mapped[str] = mapped_column(String(100), index=True)
+    priority: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    on_site: Mapped[bool] = mapped_column(Boolean, default=True)
+    required_skill: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default=CallStatus.NEW, index=True)
+    category: Mapped[str] = mapped_column(String(10), index=True)
+    category_reason: Mapped[str] = mapped_column(String(300))
+    category_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    booking_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolution_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    site: Mapped[Site] = relationship()
+    equipment: Mapped[Equipment | None] = relationship()
+    contract: Mapped[Contract | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    notes: Mapped[list[CallNote]] = relationship(back_populates="call", order_by="CallNote.at")
+    visits: Mapped[list[Visit]] = relationship(back_populates="call", order_by="Visit.start")
+
+    __table_args__ = (
+        CheckConstraint("category in ('charged','contract','free')", name="category_known"),
+        CheckConstraint("priority in ('urgent','high','normal','low')", name="priority_known"),
+        Index("ix_repair_calls_status_booking_deadline", "status", "booking_deadline"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CALL_STATUSES
+
+
+class CallNote(Model):
+    """The communication log of a call: what was said, on which channel, what was promised."""
+
+    __tablename__ = "call_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("repair_calls.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    next_follow_up: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call: Mapped[RepairCall] = relationship(back_populates="notes")
+    author: Mapped[User | None] = relationship()
+
+
+class Visit(Model):
+    """A booked technician visit; its slip (服务派工单) carries slip_number."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("repair_calls.id"), index=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    slip_number: Mapped[str] = mapped_column(String(30), unique=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=VisitStatus.SCHEDULED)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    print_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    call: Mapped[RepairCall] = relationship(back_populates="visits")
+    technician: Mapped[User] = relationship(foreign_keys=[technician_id])
+
+    __table_args__ = (
+        CheckConstraint('"end" > start', name="visit_order"),
+        Index("ix_visits_technician_start", "technician_id", "start"),
+    )
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+class AuditEvent(Model):
+    """Who changed what, when, from what to what. Written for every state change."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(60))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+
+class Counter(Model):
+    """Gapless numbering per series and year (SC-2026-000001). Taken under a row lock."""
+
+    __tablename__ = "counters"
+
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class GeocodeCache(Model):
+    __tablename__ = "geocode_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    query: Mapped[str] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    display_name: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("provider", "query", name="uq_geocode_cache_provider_query"),)
+
+
+class IdempotentRequest(Model):
+    """The first answer to a write sent with an Idempotency-Key, replayed for repeats."""
+
+    __tablename__ = "idempotent_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotent_requests_user_key"),)

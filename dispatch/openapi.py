@@ -1,0 +1,138 @@
+"""OpenAPI 3 for /api/v1, built from the app's own routes so it can never drift from the code.
+
+Each API view's docstring gives the summary; `allowed_roles` gives the roles; the request and response
+schemas of the main resources are named in SCHEMAS and attached by endpoint name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message", "fields"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": ERROR,
+    "TokenRequest": {"type": "object", "required": ["username", "password"],
+                     "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+    "Token": {"type": "object", "properties": {"token": {"type": "string"}, "role": {"type": "string"},
+                                               "expires_at": {"type": "string", "format": "date-time"}}},
+    "CustomerIn": {"type": "object", "required": ["name", "phone"], "properties": {
+        "name": {"type": "string", "maxLength": 200}, "phone": {"type": "string", "maxLength": 40},
+        "contact_name": {"type": "string"}, "email": {"type": "string"}}},
+    "SiteIn": {"type": "object", "required": ["address"], "properties": {
+        "address": {"type": "string", "maxLength": 500}, "latitude": {"type": "number"},
+        "longitude": {"type": "number"}}},
+    "EquipmentIn": {"type": "object", "required": ["customer_id", "site_id", "model", "serial_number"],
+                    "properties": {"customer_id": {"type": "integer"}, "site_id": {"type": "integer"},
+                                   "model": {"type": "string"}, "serial_number": {"type": "string"},
+                                   "warranty_until": {"type": "string", "format": "date"}}},
+    "ContractIn": {"type": "object", "required": ["customer_id", "number", "starts_on", "ends_on"],
+                   "properties": {"customer_id": {"type": "integer"}, "number": {"type": "string"},
+                                  "starts_on": {"type": "string", "format": "date"},
+                                  "ends_on": {"type": "string", "format": "date"},
+                                  "equipment_ids": {"type": "array", "items": {"type": "integer"}},
+                                  "covers_parts": {"type": "boolean"}}},
+    "CallIn": {"type": "object", "required": ["customer_id", "site_id", "channel", "problem_type", "priority",
+                                              "description"],
+               "properties": {"customer_id": {"type": "integer"}, "site_id": {"type": "integer"},
+                              "equipment_id": {"type": "integer"},
+                              "channel": {"enum": ["phone", "email", "web", "messaging", "walk_in"]},
+                              "problem_type": {"type": "string"},
+                              "priority": {"enum": ["urgent", "high", "normal", "low"]},
+                              "description": {"type": "string", "maxLength": 5000}, "on_site": {"type": "boolean"},
+                              "required_skill": {"type": "string"},
+                              "received_at": {"type": "string", "format": "date-time"}}},
+    "Call": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "number": {"type": "string"}, "status": {"type": "string"},
+        "category": {"enum": ["charged", "contract", "free"]}, "category_reason": {"type": "string"},
+        "received_at": {"type": "string", "format": "date-time"},
+        "booking_deadline": {"type": ["string", "null"], "format": "date-time"},
+        "response_deadline": {"type": "string", "format": "date-time"},
+        "resolution_deadline": {"type": "string", "format": "date-time"}}},
+    "CategoryOverride": {"type": "object", "required": ["category", "reason"],
+                         "properties": {"category": {"enum": ["charged", "contract", "free"]},
+                                        "reason": {"type": "string"}}},
+    "NoteIn": {"type": "object", "required": ["channel", "text"], "properties": {
+        "channel": {"type": "string"}, "text": {"type": "string"},
+        "next_follow_up": {"type": "string", "format": "date-time"}}},
+    "FeedbackIn": {"type": "object", "required": ["rating"], "properties": {
+        "rating": {"type": "integer", "minimum": 1, "maximum": 5}, "comment": {"type": "string"}}},
+}
+
+# endpoint -> (request schema, response schema)
+BODIES: dict[str, tuple[str | None, str | None]] = {
+    "auth_api.token": ("TokenRequest", "Token"),
+    "api.create_customer": ("CustomerIn", None),
+    "api.create_site": ("SiteIn", None),
+    "api.create_equipment": ("EquipmentIn", None),
+    "api.create_contract": ("ContractIn", None),
+    "api.create_call": ("CallIn", "Call"),
+    "api.get_call": (None, "Call"),
+    "api.override_category": ("CategoryOverride", "Call"),
+    "api.add_note": ("NoteIn", None),
+    "api.feedback": ("FeedbackIn", "Call"),
+}
+
+# Extra request schemas other packages register (billing, technicians).
+EXTRA_BODIES: dict[str, tuple[str | None, str | None]] = {}
+
+
+def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+    for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
+        params.append({"name": name, "in": "path", "required": True,
+                       "schema": {"type": "integer" if conv == "int" else "string"}})
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
+
+
+def build_spec() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    bodies = {**BODIES, **EXTRA_BODIES}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        view = current_app.view_functions[rule.endpoint]
+        path, params = _path(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            doc = (view.__doc__ or rule.endpoint.split(".")[-1].replace("_", " ")).strip().splitlines()[0]
+            op: dict[str, Any] = {"operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                                  "summary": doc, "parameters": params, "responses": {}}
+            is_public = getattr(view, "public", False)
+            if is_public:
+                op["security"] = []
+            else:
+                roles = sorted(getattr(view, "allowed_roles", ()))
+                op["x-roles"] = roles
+                op["description"] = "Roles: " + ", ".join(roles)
+            request_schema, response_schema = bodies.get(rule.endpoint, (None, None))
+            if request_schema:
+                op["requestBody"] = {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{request_schema}"}}}}
+            ok = "201" if method == "POST" and rule.endpoint not in ("auth_api.token",) else "200"
+            content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{response_schema}"}
+                                             if response_schema else {"type": "object"}}}
+            if rule.rule.endswith(".pdf"):
+                content = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+            op["responses"][ok] = {"description": "OK", "content": content}
+            for status, what in (("400", "Malformed request"), ("401", "Not logged in"), ("403", "Role not allowed"),
+                                 ("404", "Not found"), ("409", "Conflict with current state"),
+                                 ("422", "Invalid input"), ("429", "Too many attempts")):
+                op["responses"][status] = {"description": what, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}}
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Field-service dispatch API", "version": "1.0.0",
+                 "description": "Repair calls, visits, slips, on-site work and billing. See API.md."},
+        "servers": [{"url": "/"}],
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": dict(sorted(paths.items())),
+    }

@@ -1,0 +1,103 @@
+"""Who may do what. Every view declares its roles; a view that declares none is refused to everyone.
+
+`allow(...)` marks a view with the roles that may use it, `public` marks the few open ones. The guard
+in `protect()` runs before every request, so a forgotten decorator fails closed, not open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, redirect, request, url_for
+from flask_login import current_user
+
+from .errors import Forbidden
+from .models import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ALL_ROLES = frozenset(r.value for r in Role)
+DESK = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER})
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
+# Roles that need a customer's full phone number; everyone else sees it masked (138****5678).
+SEES_FULL_PHONE = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER, Role.TECHNICIAN})
+
+
+def allow(*roles: str | frozenset[str]) -> Callable[[F], F]:
+    allowed: set[str] = set()
+    for r in roles:
+        allowed |= set(r) if isinstance(r, frozenset) else {r}
+
+    def mark(view: F) -> F:
+        view.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    view.public = True  # type: ignore[attr-defined]
+    return view
+
+
+def allowed_roles(endpoint: str) -> frozenset[str] | None:
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "allowed_roles", None)
+
+
+def is_public(app: Flask, endpoint: str | None) -> bool:
+    if endpoint is None:
+        return True  # 404s and 405s: let Flask answer them
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return True
+    return bool(getattr(app.view_functions.get(endpoint), "public", False))
+
+
+def require(user: Any, roles: frozenset[str] | set[str], what: str = "do this") -> None:
+    if not user.is_authenticated or user.role not in roles:
+        raise Forbidden(f"Your role may not {what}.", code="forbidden")
+
+
+def protect(app: Flask) -> None:
+    from .apiutil import api_authenticate, is_api_request, json_error
+
+    @app.before_request
+    def _guard() -> Any:
+        endpoint = request.endpoint
+        if is_public(app, endpoint):
+            return None
+        api = is_api_request()
+        if api:
+            failure = api_authenticate()
+            if failure is not None:
+                return failure
+        if not current_user.is_authenticated:
+            if api:
+                return json_error(401, "unauthorized", "Log in first: send Authorization: Bearer <token>.")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        roles = getattr(app.view_functions.get(endpoint or ""), "allowed_roles", frozenset())
+        if current_user.role not in roles:
+            if api:
+                return json_error(403, "forbidden", "Your role may not use this.")
+            g.forbidden = True
+            from flask import abort
+
+            abort(403)
+        return None
+
+
+def mask_phone(phone: str | None, user: Any = None) -> str:
+    """138****5678 for those who don't need the number."""
+    if not phone:
+        return ""
+    if user is None:
+        user = current_user
+    if getattr(user, "is_authenticated", False) and user.role in SEES_FULL_PHONE:
+        return phone
+    digits = [i for i, ch in enumerate(phone) if ch.isdigit()]
+    if len(digits) < 7:
+        return "*" * len(phone)
+    hide = set(digits[3:-4])
+    return "".join("*" if i in hide else ch for i, ch in enumerate(phone))

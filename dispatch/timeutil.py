@@ -1,0 +1,80 @@
+"""Times: stored in UTC, shown and entered in the configured TIMEZONE."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+from .errors import Invalid
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_tz() -> ZoneInfo:
+    name = current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai"
+    return ZoneInfo(name)
+
+
+def to_local(value: datetime | None) -> datetime | None:
+    return value.astimezone(local_tz()) if value is not None else None
+
+
+def local_today() -> date:
+    return datetime.now(local_tz()).date()
+
+
+def local_date_of(value: datetime) -> date:
+    return value.astimezone(local_tz()).date()
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the local offset, as the API speaks."""
+    return value.astimezone(local_tz()).isoformat() if value is not None else None
+
+
+def parse_datetime(value: object, field: str) -> datetime:
+    """ISO 8601; a time without offset is taken as local time (the form's datetime-local)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise Invalid(f"{field} must be a date and time like 2026-11-23T09:30:00+08:00.",
+                          fields={field: "not a valid date and time"}) from None
+    else:
+        raise Invalid(f"{field} is required.", fields={field: "required"})
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=local_tz())
+    return parsed.astimezone(UTC)
+
+
+def parse_date(value: object, field: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise Invalid(f"{field} must be a date like 2026-11-23.", fields={field: "not a valid date (YYYY-MM-DD)"})
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same local time `days` working days (Monday to Friday) later."""
+    local = start.astimezone(local_tz())
+    added = 0
+    while added < days:
+        local = local + timedelta(days=1)
+        if local.weekday() < 5:
+            added += 1
+    return local.astimezone(UTC)
+
+
+def localtime_text(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(local_tz()).strftime(fmt) if value is not None else ""

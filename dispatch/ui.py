@@ -1,0 +1,73 @@
+"""What templates may call: local times, money, masked phones, labels, and the navigation by role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app, url_for
+from flask_login import current_user
+
+from .security import mask_phone
+from .timeutil import localtime_text, utcnow
+
+STATUS_LABELS = {
+    "new": "New", "booked": "Booked", "in_progress": "In progress", "carried_back": "Carried back",
+    "completed": "Completed", "closed": "Closed", "reopened": "Reopened", "cancelled": "Cancelled",
+    "scheduled": "Scheduled", "on_the_way": "On the way", "on_site": "On site",
+}
+CATEGORY_LABELS = {"charged": "Charged", "contract": "Contract", "free": "Free"}
+PRIORITY_LABELS = {"urgent": "Urgent", "high": "High", "normal": "Normal", "low": "Low"}
+CHANNEL_LABELS = {"phone": "Phone", "email": "E-mail", "web": "Web form", "messaging": "Messaging",
+                  "walk_in": "Walk-in", "internal": "Internal", "visit": "Visit"}
+
+# (endpoint, label, roles) in the order they appear; only registered endpoints are shown.
+NAVIGATION = [
+    ("desk.home", "Desk", {"admin", "manager", "dispatcher"}),
+    ("desk.new_call", "New call", {"admin", "manager", "dispatcher"}),
+    ("desk.calls", "Calls", {"admin", "manager", "dispatcher"}),
+    ("desk.board", "Board", {"admin", "manager", "dispatcher"}),
+    ("desk.customers", "Customers", {"admin", "manager", "dispatcher"}),
+    ("technicians.today", "Today", {"technician"}),
+    ("technicians.workshop", "Workshop", {"admin", "manager", "technician"}),
+    ("billing.home", "Billing", {"admin", "manager", "finance"}),
+    ("desk.reports", "Reports", {"admin", "manager", "finance"}),
+    ("desk.technicians", "Technicians", {"admin", "manager"}),
+    ("desk.users", "Users", {"admin"}),
+]
+
+
+localtime = localtime_text
+
+
+def money(value: Decimal | None) -> str:
+    return f"{value:,.2f}" if value is not None else ""
+
+
+def countdown(deadline: datetime | None) -> dict[str, Any]:
+    """Minutes left and a traffic light: ok, amber under 2 hours, red when overdue."""
+    if deadline is None:
+        return {"minutes": None, "state": "none", "text": "no visit needed"}
+    minutes = int((deadline - utcnow()).total_seconds() // 60)
+    state = "overdue" if minutes < 0 else "amber" if minutes < 120 else "ok"
+    span = abs(minutes)
+    text = f"{span // 60} h {span % 60:02d} min" if span >= 60 else f"{span} min"
+    return {"minutes": minutes, "state": state, "text": ("overdue by " + text) if minutes < 0 else text + " left"}
+
+
+def navigation() -> list[tuple[str, str]]:
+    if not current_user.is_authenticated:
+        return []
+    return [(url_for(endpoint), label) for endpoint, label, roles in NAVIGATION
+            if current_user.role in roles and endpoint in current_app.view_functions]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(localtime=localtime, money=money, mask_phone=mask_phone)
+    app.jinja_env.globals.update(
+        navigation=navigation, countdown=countdown, STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS,
+        PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

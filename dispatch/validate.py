@@ -1,0 +1,130 @@
+"""Reading fields out of a JSON object with messages a person understands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from .errors import Invalid
+from .timeutil import parse_date, parse_datetime
+
+_MISSING = object()
+
+
+class Fields:
+    """Collects every problem in one go, so the caller hears about all of them at once."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def _get(self, name: str, required: bool) -> Any:
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING or value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.errors[name] = "required"
+            return _MISSING
+        return value
+
+    def text(self, name: str, *, required: bool = True, max_length: int = 200) -> str | None:
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.errors[name] = "must be text"
+            return None
+        value = value.strip()
+        if len(value) > max_length:
+            self.errors[name] = f"at most {max_length} characters"
+            return None
+        return value
+
+    def choice(self, name: str, options: Iterable[str], *, required: bool = True) -> str | None:
+        options = list(options)
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if value not in options:
+            self.errors[name] = "one of: " + ", ".join(options)
+            return None
+        return str(value)
+
+    def boolean(self, name: str, *, required: bool = False, default: bool = False) -> bool:
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                self.errors[name] = "required"
+            return default
+        if not isinstance(value, bool):
+            self.errors[name] = "must be true or false"
+            return default
+        return value
+
+    def integer(self, name: str, *, required: bool = True, minimum: int | None = None,
+                maximum: int | None = None) -> int | None:
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors[name] = "must be a whole number"
+            return None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.errors[name] = f"must be between {minimum} and {maximum}"
+            return None
+        return value
+
+    def number(self, name: str, *, required: bool = True, minimum: float | None = None,
+               maximum: float | None = None) -> float | None:
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.errors[name] = "must be a number"
+            return None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.errors[name] = f"must be between {minimum} and {maximum}"
+            return None
+        return float(value)
+
+    def date(self, name: str, *, required: bool = True) -> date | None:
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        try:
+            return parse_date(value, name)
+        except Invalid as exc:
+            self.errors.update(exc.fields)
+            return None
+
+    def datetime(self, name: str, *, required: bool = True) -> datetime | None:
+        value = self._get(name, required)
+        if value is _MISSING:
+            return None
+        try:
+            return parse_datetime(value, name)
+        except Invalid as exc:
+            self.errors.update(exc.fields)
+            return None
+
+    def id_list(self, name: str) -> list[int]:
+        value = self.data.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            self.errors[name] = "must be a list of ids"
+            return []
+        return list(dict.fromkeys(value))
+
+    def text_list(self, name: str, *, max_length: int = 60) -> list[str]:
+        value = self.data.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v.strip()) <= max_length
+                                                  for v in value):
+            self.errors[name] = f"must be a list of short words (at most {max_length} characters each)"
+            return []
+        return sorted({v.strip().lower() for v in value})
+
+    def check(self, message: str = "Some fields need attention.") -> None:
+        if self.errors:
+            first = next(iter(self.errors.items()))
+            raise Invalid(f"{message} {first[0]}: {first[1]}." if len(self.errors) == 1 else
+                          f"{message} " + "; ".join(f"{k}: {v}" for k, v in self.errors.items()) + ".",
+                          fields=dict(self.errors))

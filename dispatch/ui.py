@@ -27,13 +27,13 @@ NAVIGATION = [
     ("desk.home", "Desk", {"admin", "manager", "dispatcher"}),
     ("desk.new_call", "New call", {"admin", "manager", "dispatcher"}),
     ("desk.calls", "Calls", {"admin", "manager", "dispatcher"}),
-    ("desk.board", "Board", {"admin", "manager", "dispatcher"}),
+    ("board.board", "Board", {"admin", "manager", "dispatcher"}),
     ("desk.customers", "Customers", {"admin", "manager", "dispatcher"}),
     ("technicians.today", "Today", {"technician"}),
     ("technicians.workshop", "Workshop", {"admin", "manager", "technician"}),
     ("billing.home", "Billing", {"admin", "manager", "finance"}),
     ("desk.reports", "Reports", {"admin", "manager", "finance"}),
-    ("desk.technicians", "Technicians", {"admin", "manager"}),
+    ("board.technicians", "Technicians", {"admin", "manager"}),
     ("desk.users", "Users", {"admin"}),
 ]
 

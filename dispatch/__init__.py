@@ -58,28 +58,45 @@ def register_extensions(app: Flask) -> None:
     def _write_intent() -> None:
         from flask import request
 
-        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+        # A GET that writes (a counted slip print) marks its view with `writes = True`.
+        view = app.view_functions.get(request.endpoint or "")
+        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "writes", False))
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        from itertools import chain
+
+        from flask import abort, request
+
+        # PostgreSQL cannot store NUL in text; refuse it at the door for every form and query string.
+        values = chain(chain.from_iterable(request.args.listvalues()),
+                       chain.from_iterable(request.form.listvalues()) if request.form else ())
+        if any("\x00" in value for value in values):
+            abort(400, "Text may not contain NUL characters.")
+
+    @app.teardown_request
+    def _end_write_intent(_exc: BaseException | None) -> None:
+        # The intent lives in a context variable; a caller running the app in its own thread (the test
+        # client) must not inherit it, or its next transaction would take SQLite's write lock and hold it.
+        set_write_intent(False)
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import admin, auth, board, slips, views, visits_api
     from . import api as dispatch_api
-    from . import auth, views
-    from .apiutil import register_api_errors
+    from .apiutil import DatabaseIdConverter, register_api_errors
     from .extensions import csrf
     from .security import protect
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(auth.api_bp)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(dispatch_api.bp)
-    for bp_name in ("auth_api", "api"):
-        # API writes are checked in apiutil.api_authenticate: tokens need no CSRF, cookies do.
-        csrf.exempt(app.blueprints[bp_name])
-    for module in _optional_blueprints():
-        for bp in module:
-            app.register_blueprint(bp)
-            if bp.name.endswith("_api"):
-                csrf.exempt(bp)
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any rule: ids past the column's range 404
+    blueprints = [auth.bp, auth.api_bp, views.bp, admin.bp, board.bp, dispatch_api.bp, visits_api.bp, slips.bp]
+    for group in _optional_blueprints():
+        blueprints.extend(group)
+    for bp in blueprints:
+        app.register_blueprint(bp)
+        if bp.name.endswith("_api") or bp.name == "api":
+            # API writes are checked in apiutil.api_authenticate: tokens need no CSRF, cookies do.
+            csrf.exempt(bp)
     protect(app)
     register_api_errors(app)
 

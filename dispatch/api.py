@@ -30,7 +30,7 @@ from .models import (
 )
 from .security import ALL_ROLES, DESK, MANAGERS, allow, mask_phone, public
 from .timeutil import iso
-from .validate import Fields
+from .validate import Fields, is_id
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -117,7 +117,7 @@ def get_call_or_404(call_id: int, for_user: Any) -> RepairCall:
 def _load(model: Any, object_id: Any, what: str, field: str) -> Any:
     if not isinstance(object_id, int) or isinstance(object_id, bool):
         raise Invalid(f"{field} must be the id of a {what}.", fields={field: "required id"})
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id) if is_id(object_id) else None
     if obj is None:
         raise Invalid(f"There is no {what} with id {object_id}.", code="unknown_id", fields={field: "unknown id"})
     return obj
@@ -335,6 +335,8 @@ def list_calls() -> Any:
         raise Invalid("Unknown status.", fields={"status": "one of: " + ", ".join(s.value for s in CallStatus)})
     if category and category not in {c.value for c in Category}:
         raise Invalid("Unknown category.", fields={"category": "one of: charged, contract, free"})
+    if args.get("priority") and args["priority"] not in {p.value for p in Priority}:
+        raise Invalid("Unknown priority.", fields={"priority": "one of: " + ", ".join(p.value for p in Priority)})
     stmt = services.calls_query(status=status, category=category, priority=args.get("priority") or None,
                                 q=args.get("q") or None, overdue=args.get("overdue") in ("1", "true"),
                                 technician_id=current_user.id if current_user.role == Role.TECHNICIAN else None)
@@ -390,6 +392,9 @@ def feedback(call_id: int) -> Any:
     f.check("The feedback cannot be saved.")
     services.record_feedback(current_user, call, rating=rating or 0, comment=comment)
     return call_json(call)
+
+
+feedback.openapi_status = "200"  # type: ignore[attr-defined]  # a POST that creates nothing (openapi.py)
 
 
 @bp.get("/openapi.json")

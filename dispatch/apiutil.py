@@ -12,14 +12,28 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from .errors import BadRequest, DomainError, Invalid
 from .extensions import csrf, db
 from .models import IdempotentRequest
+from .validate import MAX_ID
 
 API_PREFIX = "/api/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in every route: an id past what a column holds (PostgreSQL integer) is a plain 404,
+    never an integer overflow in the database. (Werkzeug's own `max=` would answer 405 for writes.)"""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
 
 
 def is_api_request() -> bool:
@@ -47,9 +61,15 @@ def api_authenticate() -> Response | None:
         g._login_user = user  # what flask_login.current_user reads
         g.api_token_auth = True
         return None
-    if current_user.is_authenticated and request.method not in SAFE_METHODS:
+    if current_user.is_authenticated and request.method not in SAFE_METHODS \
+            and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     return None
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON does not, and a NaN slips past every range check.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def body() -> dict[str, Any]:
@@ -57,9 +77,11 @@ def body() -> dict[str, Any]:
     if not request.data:
         raise BadRequest("Send a JSON object in the request body.", code="malformed_json")
     try:
-        data = json.loads(request.get_data(as_text=True))
+        data = json.loads(request.get_data(as_text=True), parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.", code="malformed_json") from None
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply.", code="malformed_json") from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="malformed_json")
     return data
@@ -87,9 +109,12 @@ def encode_cursor(value: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+        value = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("cursor is not one this API gave out.", fields={"cursor": "unknown cursor"}) from None
+        value = -1
+    if not 0 <= value <= MAX_ID:  # a forged cursor must not reach the database as an overflowing integer
+        raise Invalid("cursor is not one this API gave out.", fields={"cursor": "unknown cursor"})
+    return value
 
 
 def paginate(stmt: Select[Any], id_column: Any, serialize: Callable[[Any], dict[str, Any]],
@@ -114,7 +139,8 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get("Idempotency-Key", "").strip()
-        replay_guard = key and request.method not in SAFE_METHODS
+        # Keys are kept per user: the public endpoints (the token request) have no one to keep them for.
+        replay_guard = key and request.method not in SAFE_METHODS and current_user.is_authenticated
         digest = hashlib.sha256(request.get_data()).hexdigest() if replay_guard else ""
         if replay_guard:
             if len(key) > 200:
@@ -143,7 +169,15 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
                 previous = _stored(key)
                 if previous is not None:
                     return _replay(previous, digest)
-            raise
+            # A unique row written by a request that ran at the same moment (the services check first;
+            # the database has the last word): the caller may retry, this is no server fault.
+            current_app.logger.info("integrity conflict", exc_info=True)
+            return json_error(409, "conflict", "This conflicts with something saved at the same moment. "
+                                               "Reload and try again.")
+        except DataError:
+            db.session.rollback()
+            current_app.logger.warning("value refused by the database", exc_info=True)
+            return json_error(422, "invalid", "A value is out of the range the database can hold.")
         return Response(text, status=status, mimetype="application/json")
 
     return wrapper

@@ -36,15 +36,17 @@ def _throttled(username: str) -> bool:
 def authenticate(username: str, password: str, remote_addr: str | None = None) -> User | None:
     """The active user with these credentials, or None (and the failure counted).
     Raises TooManyRequests once a username has failed too often in the window, whatever the password."""
-    username = (username or "").strip()
-    if _throttled(username):
+    # NUL cannot be stored on PostgreSQL; such a name is no user's, but the failure still counts.
+    username = (username or "").strip().replace("\x00", "\ufffd")
+    # The count is keyed on what the table holds (80 characters), so a longer name is throttled too.
+    if _throttled(username[:80]):
         minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
         raise TooManyRequests(f"Too many failed logins for this user. Wait {minutes} minutes and try again.")
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not user.check_password(password or ""):
         db.session.add(LoginFailure(username=username[:80], remote_addr=remote_addr))
         return None
-    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username[:80]))
     return user
 
 
@@ -82,11 +84,13 @@ def _load_user(session_id: str) -> User | None:
 
 def safe_next(target: str | None) -> str | None:
     """Only a path on this site: no scheme, no host, no //evil.example."""
-    if not target:
-        return None
+    if not target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None  # control characters: header injection, or "/\t/evil" that browsers read as //evil
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    if parts.path == url_for("auth.login"):
+        return None  # a logged-in user sent back to the login page would bounce there for ever
     return target
 
 

@@ -50,6 +50,9 @@ def set_password_command(username: str, password: str) -> None:
         if len(password) < 8:
             raise click.ClickException("The password must have at least 8 characters.")
         user.set_password(password)
+        from . import audit
+
+        audit.record(None, user, "user.password_changed", after={"auth_version": user.auth_version})
         db.session.commit()
     click.echo(f"Password changed for {username}.")
 

@@ -7,6 +7,7 @@ technician / technician-demo (Li Wei; also wang.fang, zhang.min, chen.jie), fina
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -99,17 +100,20 @@ def seed() -> bool:
     call(4, "normal", "temperature drift", "Cold room holds -12 °C instead of -18 °C overnight.", 5, "refrigeration")
     call(3, "low", "noise", "Compressor rattles at start-up.", 0.5, "refrigeration")
 
-    # Booked in the hours ahead (inside each call's 24-hour window); one on site now; some finished.
-    def ahead(hours: float) -> datetime:
-        t = now + timedelta(hours=hours)
-        return t.replace(minute=0 if t.minute < 30 else 30, second=0, microsecond=0) + timedelta(minutes=30)
+    # Booked the way a dispatcher books: the top suggestion (inside working hours and the window).
+    def book_top(c: Any) -> None:
+        result = scheduling.suggestions_for_call(c, limit=1)
+        if result.items:
+            top = result.items[0]
+            actor = desk if top.within_deadline else manager
+            scheduling.book_visit(actor, c, db.session.get(User, top.technician_id), top.start, top.end,
+                                  override_reason=None if top.within_deadline else "demo: first free slot")
 
-    booked = call(1, "normal", "not heating", "Lobby AHU-2 delivers cold air, guests complain.", 6, "hvac")
-    scheduling.book_visit(desk, booked, techs[0], ahead(2), ahead(3.5))
-    booked2 = call(3, "high", "leak", "Refrigerant leak suspected, oil stains under the condenser.", 2, "refrigeration")
-    scheduling.book_visit(desk, booked2, techs[2], ahead(1), ahead(2.5))
-    later = call(5, "normal", "inspection", "Quarterly UPS check requested by the building manager.", 8, "electrical")
-    scheduling.book_visit(desk, later, techs[1], ahead(4), ahead(5))
+    book_top(call(1, "normal", "not heating", "Lobby AHU-2 delivers cold air, guests complain.", 6, "hvac"))
+    book_top(call(3, "high", "leak", "Refrigerant leak suspected, oil stains under the condenser.", 2,
+                  "refrigeration"))
+    book_top(call(5, "normal", "inspection", "Quarterly UPS check requested by the building manager.", 8,
+                  "electrical"))
 
     on_site = call(0, "high", "water leak", "Indoor unit drips water onto the server rack.", 4, "hvac")
     v = scheduling.book_visit(manager, on_site, techs[0], now - timedelta(minutes=40), now + timedelta(minutes=50),
@@ -148,4 +152,16 @@ def seed() -> bool:
     cancelled = call(5, "low", "question", "Asked about extending the warranty: sales will call back.", 12, None)
     services.set_call_status(desk, cancelled, CallStatus.CANCELLED, reason="not a repair: passed to sales")
     db.session.flush()
+    _seed_package("billing")  # prices (80.00 call-out, 120.00/h, 13 % tax, CNY), parts, finished calls' charges
+    _seed_package("technicians")  # the demo technician's day: a signed visit, tomorrow's, admin time
     return True
+
+
+def _seed_package(package: str) -> None:
+    """A package's own demo data (billing/demo.py), when the package is installed; dispatch never needs it."""
+    try:
+        module = __import__(f"{package}.demo", fromlist=["seed"])
+    except ImportError:
+        return
+    module.seed()
+    db.session.flush()

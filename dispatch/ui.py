@@ -34,7 +34,7 @@ NAVIGATION = [
     ("billing.home", "Billing", {"admin", "manager", "finance"}),
     ("desk.reports", "Reports", {"admin", "manager", "finance"}),
     ("board.technicians", "Technicians", {"admin", "manager"}),
-    ("desk.users", "Users", {"admin"}),
+    ("admin.users", "Users", {"admin"}),
 ]
 
 

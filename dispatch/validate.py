@@ -10,6 +10,15 @@ from .errors import Invalid
 from .timeutil import parse_date, parse_datetime
 
 _MISSING = object()
+# The largest id an integer primary key holds on PostgreSQL; a larger one is never a real object, and
+# sending it to the database overflows instead of finding nothing.
+MAX_ID = 2**31 - 1
+# Datetimes outside these years are typing mistakes, and near year 1 or 9999 a change of time zone overflows.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
+def is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 class Fields:
@@ -35,6 +44,9 @@ class Fields:
             self.errors[name] = "must be text"
             return None
         value = value.strip()
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL
+            self.errors[name] = "must not contain NUL characters"
+            return None
         if len(value) > max_length:
             self.errors[name] = f"at most {max_length} characters"
             return None
@@ -101,15 +113,24 @@ class Fields:
         value = self._get(name, required)
         if value is _MISSING:
             return None
+        if not isinstance(value, str | datetime):
+            self.errors[name] = "must be a date and time like 2026-11-23T09:30:00+08:00"
+            return None
         try:
-            return parse_datetime(value, name)
+            parsed = parse_datetime(value, name)
         except Invalid as exc:
             self.errors.update(exc.fields)
             return None
+        except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC
+            parsed = None
+        if parsed is None or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+            self.errors[name] = f"must be between the years {FIRST_YEAR} and {LAST_YEAR}"
+            return None
+        return parsed
 
     def id_list(self, name: str) -> list[int]:
         value = self.data.get(name) or []
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if not isinstance(value, list) or not all(is_id(v) for v in value):
             self.errors[name] = "must be a list of ids"
             return []
         return list(dict.fromkeys(value))
@@ -117,7 +138,7 @@ class Fields:
     def text_list(self, name: str, *, max_length: int = 60) -> list[str]:
         value = self.data.get(name) or []
         if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v.strip()) <= max_length
-                                                  for v in value):
+                                                  and "\x00" not in v for v in value):
             self.errors[name] = f"must be a list of short words (at most {max_length} characters each)"
             return []
         return sorted({v.strip().lower() for v in value})

@@ -1,0 +1,296 @@
+"""JSON API v1 for booking: suggestions, visits, and the technicians' calendars (API.md, Booking visits)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from . import scheduling
+from .api import get_call_or_404, user_json
+from .apiutil import api_view, body, optional_body, paginate
+from .errors import Invalid, NotFound
+from .extensions import db
+from .models import Role, TimeOff, User, Visit
+from .openapi import EXTRA_BODIES, SCHEMAS
+from .security import DESK, MANAGERS, allow
+from .timeutil import iso, local_tz, parse_date
+from .validate import Fields
+
+bp = Blueprint("visits_api", __name__, url_prefix="/api/v1")
+
+READ_VISITS = DESK | {Role.TECHNICIAN, Role.FINANCE}
+
+
+# ----------------------------------------------------------------------------- serializers
+
+
+def suggestion_json(s: scheduling.Suggestion) -> dict[str, Any]:
+    return {"technician_id": s.technician_id, "technician_name": s.technician_name, "start": iso(s.start),
+            "end": iso(s.end), "travel_km": s.travel_km, "arrival": iso(s.arrival),
+            "within_deadline": s.within_deadline, "slack_minutes": s.slack_minutes, "score": s.score,
+            "explanation": s.explanation}
+
+
+def visit_json(v: Visit) -> dict[str, Any]:
+    call = v.call
+    return {"id": v.id, "slip_number": v.slip_number, "status": v.status, "call_id": v.call_id,
+            "call_number": call.number, "call_status": call.status, "technician_id": v.technician_id,
+            "technician_name": v.technician.name, "start": iso(v.start), "end": iso(v.end),
+            "customer_name": call.customer.name, "site_address": call.site.address,
+            "latitude": call.site.latitude, "longitude": call.site.longitude,
+            "within_deadline": call.booking_deadline is None or v.start <= call.booking_deadline,
+            "override_reason": v.override_reason, "cancel_reason": v.cancel_reason, "print_count": v.print_count}
+
+
+def time_off_json(t: TimeOff) -> dict[str, Any]:
+    return {"id": t.id, "technician_id": t.user_id, "starts_at": iso(t.starts_at), "ends_at": iso(t.ends_at),
+            "reason": t.reason, "cancelled": t.cancelled_at is not None}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _technician(value: Any, field: str = "technician_id") -> User:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(f"{field} must be the id of a technician.", fields={field: "required id"})
+    user = db.session.get(User, value)
+    if user is None or user.role != Role.TECHNICIAN:
+        raise Invalid(f"There is no technician with id {value}.", code="unknown_technician",
+                      fields={field: "not a technician"})
+    return user
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be a whole number.", fields={name: "not a number"}) from None
+    if not lo <= value <= hi:
+        raise Invalid(f"{name} must be from {lo} to {hi}.", fields={name: f"from {lo} to {hi}"})
+    return value
+
+
+def parse_hours(value: Any) -> list[tuple[int, time, time]]:
+    if not isinstance(value, list):
+        raise Invalid("working_hours must be a list.", fields={"working_hours": "must be a list"})
+    spans = []
+    for item in value:
+        try:
+            spans.append((int(item["weekday"]), time.fromisoformat(item["start"]), time.fromisoformat(item["end"])))
+        except (KeyError, TypeError, ValueError):
+            raise Invalid('Each working span looks like {"weekday": 0, "start": "08:00", "end": "17:00"}.',
+                          fields={"working_hours": "bad span"}) from None
+    return spans
+
+
+# ----------------------------------------------------------------------------- suggestions and booking
+
+
+@bp.get("/calls/<int:call_id>/suggestions")
+@allow(DESK)
+@api_view
+def suggestions(call_id: int) -> Any:
+    """Ranked (technician, slot) suggestions for a call, each explained."""
+    call = get_call_or_404(call_id, current_user)
+    limit = _int_arg("limit", 5, 1, 50)
+    minutes = _int_arg("duration", 0, 15, 720) if request.args.get("duration") else None
+    result = scheduling.suggestions_for_call(call, limit=limit,
+                                             duration=timedelta(minutes=minutes) if minutes else None)
+    return {"items": [suggestion_json(s) for s in result.items], "next": None, "call_id": call.id,
+            "duration_minutes": int(result.duration.total_seconds() // 60),
+            "booking_deadline": iso(call.booking_deadline), "nothing_fits": result.nothing_fits,
+            "message": result.message}
+
+
+@bp.post("/calls/<int:call_id>/visits")
+@allow(DESK)
+@api_view
+def book(call_id: int) -> Any:
+    """Book a visit for a call: 409 overlapping_visit, 422 outside_booking_window (manager: override_reason)."""
+    call = get_call_or_404(call_id, current_user)
+    f = Fields(body())
+    start = f.datetime("start")
+    end = f.datetime("end", required=False)
+    minutes = f.integer("duration_minutes", required=False, minimum=15, maximum=720)
+    override = f.text("override_reason", required=False, max_length=1000)
+    f.check("The visit cannot be booked.")
+    technician = _technician(f.data.get("technician_id"))
+    assert start is not None
+    if end is None:
+        end = start + (timedelta(minutes=minutes) if minutes else scheduling.default_duration(call))
+    visit = scheduling.book_visit(current_user, call, technician, start, end, override_reason=override,
+                                  check_availability=True)
+    return visit_json(visit), 201
+
+
+@bp.get("/visits")
+@allow(READ_VISITS)
+@api_view
+def list_visits() -> Any:
+    """Visits, by technician and local day; a technician sees only their own."""
+    stmt = select(Visit)
+    tech_arg = request.args.get("technician_id")
+    if current_user.role == Role.TECHNICIAN:
+        stmt = stmt.where(Visit.technician_id == current_user.id)
+    elif tech_arg:
+        try:
+            stmt = stmt.where(Visit.technician_id == int(tech_arg))
+        except ValueError:
+            raise Invalid("technician_id must be a number.", fields={"technician_id": "not a number"}) from None
+    if request.args.get("status"):
+        stmt = stmt.where(Visit.status == request.args["status"])
+    day_arg = request.args.get("date")
+    if day_arg:
+        day = parse_date(day_arg, "date")
+        tz = local_tz()
+        lo = datetime.combine(day, time(0), tzinfo=tz)
+        stmt = stmt.where(Visit.start < lo + timedelta(days=1), Visit.end > lo).order_by(Visit.start)
+        return {"items": [visit_json(v) for v in db.session.scalars(stmt.limit(500))], "next": None}
+    return paginate(stmt, Visit.id, visit_json)
+
+
+@bp.get("/visits/<int:visit_id>")
+@allow(READ_VISITS)
+@api_view
+def get_visit(visit_id: int) -> Any:
+    """One visit (a technician: only their own, else 404)."""
+    return visit_json(scheduling.get_visit_or_404(visit_id, current_user))
+
+
+@bp.patch("/visits/<int:visit_id>")
+@allow(DESK)
+@api_view
+def reschedule(visit_id: int) -> Any:
+    """Reschedule or reassign a visit (same overlap, window and working-hours rules)."""
+    visit = scheduling.get_visit_or_404(visit_id, current_user)
+    f = Fields(body())
+    start = f.datetime("start", required=False)
+    end = f.datetime("end", required=False)
+    override = f.text("override_reason", required=False, max_length=1000)
+    reason = f.text("reason", required=False, max_length=1000)
+    f.check("The visit cannot be moved.")
+    technician = _technician(f.data["technician_id"]) if f.data.get("technician_id") is not None else None
+    if technician is None and start is None and end is None:
+        raise Invalid("Send technician_id, start or end.", fields={"start": "nothing to change"})
+    scheduling.reschedule_visit(current_user, visit, technician=technician, start=start, end=end,
+                                override_reason=override, reason=reason, check_availability=True)
+    return visit_json(visit)
+
+
+@bp.post("/visits/<int:visit_id>/cancel")
+@allow(DESK)
+@api_view
+def cancel(visit_id: int) -> Any:
+    """Cancel a visit with a reason; the call goes back to the queue when it has no other visit."""
+    visit = scheduling.get_visit_or_404(visit_id, current_user)
+    f = Fields(body())
+    reason = f.text("reason", max_length=1000)
+    f.check("The visit cannot be cancelled.")
+    scheduling.cancel_visit(current_user, visit, reason or "")
+    return visit_json(visit), 200
+
+
+# ----------------------------------------------------------------------------- technicians' calendars
+
+
+def _get_technician_or_404(technician_id: int) -> User:
+    user = db.session.get(User, technician_id)
+    if user is None or user.role != Role.TECHNICIAN:
+        raise NotFound(f"There is no technician {technician_id}.")
+    return user
+
+
+@bp.patch("/technicians/<int:technician_id>")
+@allow(MANAGERS)
+@api_view
+def update_technician(technician_id: int) -> Any:
+    """Change a technician's skills, base (coordinates) or weekly working hours."""
+    tech = _get_technician_or_404(technician_id)
+    data = body()
+    f = Fields(data)
+    skills = f.text_list("skills") if "skills" in data else None
+    lat = f.number("base_latitude", required=False, minimum=-90, maximum=90)
+    lon = f.number("base_longitude", required=False, minimum=-180, maximum=180)
+    f.check("The technician cannot be saved.")
+    hours = parse_hours(data["working_hours"]) if "working_hours" in data else None
+    clear = "base_latitude" in data and data["base_latitude"] is None and data.get("base_longitude") is None
+    scheduling.update_technician(current_user, tech, skills=skills, base_latitude=lat, base_longitude=lon,
+                                 clear_base=clear, working_hours=hours)
+    return user_json(tech)
+
+
+@bp.get("/technicians/<int:technician_id>/time-off")
+@allow(DESK)
+@api_view
+def list_time_off(technician_id: int) -> Any:
+    """A technician's time off (not cancelled)."""
+    tech = _get_technician_or_404(technician_id)
+    return {"items": [time_off_json(t) for t in scheduling.time_off_of(tech)], "next": None}
+
+
+@bp.post("/technicians/<int:technician_id>/time-off")
+@allow(MANAGERS)
+@api_view
+def add_time_off(technician_id: int) -> Any:
+    """Add time off; the answer lists the booked visits it collides with."""
+    tech = _get_technician_or_404(technician_id)
+    f = Fields(body())
+    starts = f.datetime("starts_at")
+    ends = f.datetime("ends_at")
+    reason = f.text("reason", required=False, max_length=200)
+    f.check("The time off cannot be saved.")
+    assert starts is not None and ends is not None
+    off, clashes = scheduling.add_time_off(current_user, tech, starts, ends, reason or "")
+    db.session.flush()
+    return {**time_off_json(off), "clashing_visits": [visit_json(v) for v in clashes]}, 201
+
+
+@bp.post("/time-off/<int:time_off_id>/cancel")
+@allow(MANAGERS)
+@api_view
+def cancel_time_off(time_off_id: int) -> Any:
+    """Cancel time off (kept, marked cancelled)."""
+    off = db.session.get(TimeOff, time_off_id)
+    if off is None:
+        raise NotFound(f"There is no time off {time_off_id}.")
+    f = Fields(optional_body())
+    reason = f.text("reason", required=False, max_length=1000)
+    f.check()
+    scheduling.cancel_time_off(current_user, off, reason)
+    return time_off_json(off), 200
+
+
+SCHEMAS.update({
+    "VisitIn": {"type": "object", "required": ["technician_id", "start"], "properties": {
+        "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"}, "duration_minutes": {"type": "integer"},
+        "override_reason": {"type": "string"}}},
+    "VisitPatch": {"type": "object", "properties": {
+        "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"}, "override_reason": {"type": "string"},
+        "reason": {"type": "string"}}},
+    "ReasonIn": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    "TechnicianPatch": {"type": "object", "properties": {
+        "skills": {"type": "array", "items": {"type": "string"}}, "base_latitude": {"type": ["number", "null"]},
+        "base_longitude": {"type": ["number", "null"]},
+        "working_hours": {"type": "array", "items": {"type": "object", "properties": {
+            "weekday": {"type": "integer", "minimum": 0, "maximum": 6}, "start": {"type": "string"},
+            "end": {"type": "string"}}}}}},
+    "TimeOffIn": {"type": "object", "required": ["starts_at", "ends_at"], "properties": {
+        "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+        "reason": {"type": "string"}}},
+})
+EXTRA_BODIES.update({
+    "visits_api.book": ("VisitIn", None),
+    "visits_api.reschedule": ("VisitPatch", None),
+    "visits_api.cancel": ("ReasonIn", None),
+    "visits_api.update_technician": ("TechnicianPatch", None),
+    "visits_api.add_time_off": ("TimeOffIn", None),
+})

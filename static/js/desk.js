@@ -1,0 +1,82 @@
+/* The desk's small enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  // htmx 2 leaves 4xx answers unswapped; a 422 carries the form with its messages, so show it.
+  function configureHtmx() {
+    if (!window.htmx) return;
+    window.htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "422", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true }
+    ];
+  }
+
+  // Countdowns tick while the page stays open.
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var minutes = Math.floor((Date.parse(el.dataset.deadline) - now) / 60000);
+      var span = Math.abs(minutes);
+      var text = span >= 60 ? Math.floor(span / 60) + " h " + String(span % 60).padStart(2, "0") + " min" : span + " min";
+      var left = el.querySelector(".left");
+      if (left) left.textContent = minutes < 0 ? "overdue by " + text : text + " left";
+      el.classList.remove("deadline-ok", "deadline-amber", "deadline-overdue");
+      el.classList.add(minutes < 0 ? "deadline-overdue" : minutes < 120 ? "deadline-amber" : "deadline-ok");
+    });
+  }
+
+  // The intake page, fast with a keyboard: type, arrow down into the matches, Enter to pick.
+  function keyboard(event) {
+    var target = event.target;
+    var results = document.getElementById("customer-results");
+    if (target.id === "q" && results) {
+      var first = results.querySelector("button");
+      if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); }
+      if (event.key === "Enter") { event.preventDefault(); if (first) first.click(); }
+      return;
+    }
+    if (results && results.contains(target) && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      var buttons = Array.prototype.slice.call(results.querySelectorAll("button"));
+      var i = buttons.indexOf(target) + (event.key === "ArrowDown" ? 1 : -1);
+      event.preventDefault();
+      if (i < 0) document.getElementById("q").focus(); else if (buttons[i]) buttons[i].focus();
+      return;
+    }
+    // Enter inside an inline "add" block presses that block's button, not "Save call".
+    var block = target.closest && target.closest("[data-enter]");
+    if (block && event.key === "Enter" && target.tagName === "INPUT") {
+      event.preventDefault();
+      var button = block.querySelector("button[value='" + block.dataset.enter + "']");
+      if (button) button.click();
+    }
+  }
+
+  // After a customer is picked, go on with the site (or the problem when there is nothing to choose).
+  function afterSwap(event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "picked") return;
+    var picked = document.getElementById("picked");  // an outerHTML swap leaves the target detached
+    if (!picked) return;
+    var invalid = picked.querySelector("[aria-invalid=true]");
+    if (invalid) { invalid.focus(); return; }
+    var site = picked.querySelector("input[name=site_id]:checked") || picked.querySelector("input[name=site_id]");
+    var problem = document.getElementById("problem_type");
+    if (picked.querySelector("input[name=customer_id]").value === "") {
+      var q = document.getElementById("q"); if (q) q.focus();
+    } else if (problem && !problem.value) {
+      problem.focus();
+    } else if (site) {
+      site.focus();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    configureHtmx();
+    tick();
+    setInterval(tick, 30000);
+  });
+  document.addEventListener("keydown", keyboard);
+  document.addEventListener("htmx:afterSwap", afterSwap);
+})();

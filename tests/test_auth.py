@@ -1,0 +1,245 @@
+"""Logging in: API tokens, the login page through the real form with CSRF, the shared throttle,
+safe `next=`, logout, and sessions and tokens that end when the password changes."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch import create_app
+from dispatch.extensions import db
+from dispatch.models import LoginFailure, User
+from tests.factories import PASSWORD, make_user
+
+
+def token_for(client: Any, username: str, password: str) -> Any:
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.data[:300]
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert set(error) == {"code", "message", "fields"}
+    assert error["message"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+@pytest.fixture
+def csrf_on(app: Any) -> Any:
+    saved = app.config["WTF_CSRF_ENABLED"]
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = saved
+
+
+def csrf_token(page: bytes) -> str:
+    found = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+        re.search(rb'name="csrf-token" content="([^"]+)"', page) or \
+        re.search(rb'value="([^"]+)"[^>]*name="csrf_token"', page)
+    assert found, "no CSRF token on the page"
+    return found.group(1).decode()
+
+
+# ----------------------------------------------------------------------------- API tokens
+
+
+def test_token_for_right_password(client, dispatcher):
+    r = token_for(client, "dan", PASSWORD)
+    assert r.status_code == 200
+    data = r.get_json()
+    assert data["role"] == "dispatcher"
+    assert len(data["token"]) >= 32
+    expires = datetime.fromisoformat(data["expires_at"])
+    assert expires.utcoffset() == timedelta(hours=8)
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {data['token']}"})
+    assert me.status_code == 200 and me.get_json()["username"] == "dan"
+
+
+def test_wrong_password_unknown_user_and_disabled_user_are_401(client, dispatcher):
+    assert_error(token_for(client, "dan", "wrong-password"), 401, "invalid_credentials")
+    assert_error(token_for(client, "nobody", PASSWORD), 401, "invalid_credentials")
+    dispatcher.active = False
+    db.session.commit()
+    assert_error(token_for(client, "dan", PASSWORD), 401, "invalid_credentials")
+
+
+def test_token_request_needs_username_and_password(client):
+    error = assert_error(client.post("/api/v1/auth/token", json={"username": 42}), 422)
+    assert set(error["fields"]) == {"username", "password"}
+    assert_error(client.post("/api/v1/auth/token", data="{nope", content_type="application/json"), 400,
+                 "malformed_json")
+
+
+def test_disabled_user_loses_existing_tokens_and_sessions(app, client, api, login, dispatcher):
+    bearer = api(dispatcher)
+    login(dispatcher)
+    assert bearer.get("/api/v1/me").status_code == 200
+    assert client.get("/").status_code == 200
+    dispatcher.active = False
+    db.session.commit()
+    assert_error(bearer.get("/api/v1/me"), 401, "invalid_token")
+    assert client.get("/").status_code == 302
+
+
+def test_bad_authorization_headers_are_401(client, dispatcher):
+    for header in ("Bearer", "Bearer ", "Basic ZGFuOnB3", "Bearer not-a-token", "Token abc"):
+        assert_error(client.get("/api/v1/me", headers={"Authorization": header}), 401)
+    assert_error(client.get("/api/v1/me"), 401, "unauthorized")
+
+
+def test_expired_and_revoked_tokens_are_401(app, client, dispatcher):
+    from dispatch.auth import issue_token
+    from dispatch.timeutil import utcnow
+
+    raw, tok = issue_token(dispatcher)
+    tok.expires_at = utcnow() - timedelta(seconds=1)
+    raw2, tok2 = issue_token(dispatcher)
+    tok2.revoked_at = utcnow()
+    db.session.commit()
+    for token in (raw, raw2):
+        assert_error(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token")
+
+
+# ----------------------------------------------------------------------------- throttle
+
+
+def test_throttle_after_10_failures_counts_across_app_processes(app, client, dispatcher):
+    """Two app instances (two workers) on one database share the count: the 11th try is refused."""
+    other_app = create_app({"TESTING": True, "DATABASE_URL": app.config["DATABASE_URL"],
+                            "SECRET_KEY": "test-secret-key", "WTF_CSRF_ENABLED": False, "GEOCODER": "offline"})
+    other = other_app.test_client()
+    try:
+        for i in range(10):
+            worker = client if i % 2 else other
+            assert_error(token_for(worker, "dan", f"wrong-{i}"), 401, "invalid_credentials")
+        assert db.session.scalar(select(func.count(LoginFailure.id)).where(LoginFailure.username == "dan")) == 10
+        # Now even the right password is refused, on either worker, through the API and the form alike.
+        error = assert_error(token_for(client, "dan", PASSWORD), 429, "too_many_attempts")
+        assert "15 minutes" in error["message"]
+        assert_error(token_for(other, "dan", PASSWORD), 429)
+        page = other.post("/login", data={"username": "dan", "password": PASSWORD})
+        assert page.status_code == 429
+        assert b"Too many failed logins" in page.data
+        # Another username is not affected.
+        make_user("dispatcher", username="dora")
+        assert token_for(client, "dora", PASSWORD).status_code == 200
+    finally:
+        with other_app.app_context():
+            db.engine.dispose()
+
+
+def test_throttle_window_is_15_minutes_and_success_clears_the_count(client, dispatcher):
+    from dispatch.timeutil import utcnow
+
+    old = utcnow() - timedelta(minutes=16)
+    db.session.add_all([LoginFailure(username="dan", at=old) for _ in range(20)])
+    db.session.add_all([LoginFailure(username="dan", at=utcnow()) for _ in range(9)])
+    db.session.commit()
+    assert token_for(client, "dan", PASSWORD).status_code == 200  # 9 in the window: still allowed
+    assert db.session.scalar(select(func.count(LoginFailure.id)).where(LoginFailure.username == "dan")) == 0
+
+
+def test_throttle_counts_long_usernames_too(client):
+    name = "x" * 300
+    for _ in range(10):
+        assert token_for(client, name, "whatever-pass").status_code == 401
+    assert_error(token_for(client, name, "whatever-pass"), 429)
+
+
+# ----------------------------------------------------------------------------- the login page
+
+
+def test_login_through_the_real_form_with_csrf(app, client, csrf_on, dispatcher):
+    page = client.get("/login?next=/api/v1/me")
+    assert page.status_code == 200
+    token = csrf_token(page.data)
+
+    # Without the CSRF token the form is refused and nobody is logged in.
+    refused = client.post("/login", data={"username": "dan", "password": PASSWORD})
+    assert refused.status_code == 400
+    assert client.get("/").status_code == 302
+
+    wrong = client.post("/login", data={"username": "dan", "password": "nope", "csrf_token": token})
+    assert wrong.status_code == 401
+    assert b"Wrong username or password" in wrong.data
+
+    ok = client.post("/login?next=/api/v1/me", data={"username": "dan", "password": PASSWORD, "csrf_token": token})
+    assert ok.status_code == 302
+    assert ok.headers["Location"] == "/api/v1/me"
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/me").get_json()["username"] == "dan"
+
+    # Logout is POST only, and needs the CSRF token.
+    assert client.get("/logout").status_code == 405
+    home = client.get("/")
+    assert client.post("/logout").status_code == 400
+    assert client.get("/").status_code == 200  # still logged in
+    out = client.post("/logout", data={"csrf_token": csrf_token(home.data)})
+    assert out.status_code == 302 and out.headers["Location"].endswith("/login")
+    assert client.get("/").status_code == 302
+
+
+def test_session_api_writes_need_the_csrf_header(app, client, csrf_on, login, dispatcher):
+    """A browser session may use the API, but a write without X-CSRFToken is refused."""
+    login(dispatcher)
+    home = client.get("/")
+    refused = client.post("/api/v1/customers", json={"name": "Cookie Co", "phone": "13800000000"})
+    assert_error(refused, 400, "csrf_failed")
+    ok = client.post("/api/v1/customers", json={"name": "Cookie Co", "phone": "13800000000"},
+                     headers={"X-CSRFToken": csrf_token(home.data)})
+    assert ok.status_code == 201, ok.get_json()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "///evil.example",
+                                    "/\\evil.example", "\\\\evil.example", "https:/evil.example",
+                                    "javascript:alert(1)", " //evil.example", "/\t/evil.example",
+                                    "/calls\r\nSet-Cookie: x=1", "/calls\nX: y", "/login", "/login?next=/login"])
+def test_next_only_follows_local_paths(client, dispatcher, target):
+    r = client.post("/login", query_string={"next": target}, data={"username": "dan", "password": PASSWORD})
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/"
+    # Already logged in: the login page redirects, still never off-site.
+    again = client.get("/login", query_string={"next": target})
+    assert again.status_code == 302 and again.headers["Location"] == "/"
+
+
+def test_next_follows_a_local_path_with_its_query(client, dispatcher):
+    r = client.post("/login", query_string={"next": "/calls?status=new"},
+                    data={"username": "dan", "password": PASSWORD})
+    assert r.headers["Location"] == "/calls?status=new"
+
+
+def test_anonymous_page_redirects_to_login_with_next(client):
+    r = client.get("/")
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith("/login")
+
+
+def test_password_change_ends_sessions_and_tokens(app, client, api, login, runner, dispatcher):
+    bearer = api(dispatcher)
+    login(dispatcher)
+    version = dispatcher.auth_version
+    assert client.get("/").status_code == 200
+    assert bearer.get("/api/v1/me").status_code == 200
+
+    result = runner.invoke(args=["users", "set-password", "dan", "--password", "brand-new-pass"])
+    assert result.exit_code == 0, result.output
+
+    assert client.get("/").status_code == 302  # the session died
+    assert_error(bearer.get("/api/v1/me"), 401, "invalid_token")
+    assert_error(token_for(client, "dan", PASSWORD), 401)
+    fresh = token_for(client, "dan", "brand-new-pass")
+    assert fresh.status_code == 200
+    db.session.expire_all()
+    assert db.session.scalar(select(User.auth_version).where(User.username == "dan")) == version + 1
+    from dispatch.models import AuditEvent
+
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.password_changed"))
+    assert event.entity_id == dispatcher.id

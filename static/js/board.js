@@ -1,0 +1,67 @@
+// The dispatch board: live booking-deadline countdowns (every 30 s), the suggestions panel, and a
+// refresh that never throws away a form someone is typing into.
+(function () {
+  "use strict";
+
+  function formatSpan(minutes) {
+    var span = Math.abs(minutes);
+    var text = span >= 60 ? Math.floor(span / 60) + " h " + String(span % 60).padStart(2, "0") + " min" : span + " min";
+    return minutes < 0 ? "overdue by " + text : text + " left";
+  }
+
+  function updateCountdowns() {
+    var now = Date.now();
+    document.querySelectorAll(".deadline[data-deadline]").forEach(function (el) {
+      var deadline = Date.parse(el.getAttribute("data-deadline"));
+      if (isNaN(deadline)) { return; }
+      var minutes = Math.floor((deadline - now) / 60000);
+      var state = minutes < 0 ? "overdue" : minutes < 120 ? "amber" : "ok";
+      el.classList.remove("deadline-ok", "deadline-amber", "deadline-overdue", "deadline-none");
+      el.classList.add("deadline-" + state);
+      var left = el.querySelector(".left");
+      if (left) { left.textContent = formatSpan(minutes); }
+    });
+  }
+
+  function busyTyping(region) {
+    var active = document.activeElement;
+    if (active && region.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName)) { return true; }
+    return !!region.querySelector("details[open]");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var region = document.getElementById("board-live");
+    // the 60-second refresh waits while someone fills in a move or cancel form
+    if (region && evt.detail.elt === region && busyTyping(region)) { evt.preventDefault(); }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    updateCountdowns();
+    var booked = document.querySelector("[data-booked-visit]");
+    if (booked) {
+      window.lastBookedVisit = booked.getAttribute("data-booked-visit");
+    }
+    if (window.lastBookedVisit) {
+      var card = document.getElementById("visit-" + window.lastBookedVisit);
+      if (card) { card.classList.add("just-booked"); }
+    }
+  });
+
+  document.addEventListener("click", function (evt) {
+    var close = evt.target.closest && evt.target.closest("[data-close-panel]");
+    if (close) {
+      var panel = document.getElementById("suggest-panel");
+      if (panel) { panel.innerHTML = ""; }
+      document.querySelectorAll(".queue-item.active").forEach(function (li) { li.classList.remove("active"); });
+      return;
+    }
+    var queued = evt.target.closest && evt.target.closest(".queue-item");
+    if (queued) {
+      document.querySelectorAll(".queue-item.active").forEach(function (li) { li.classList.remove("active"); });
+      queued.classList.add("active");
+    }
+  });
+
+  updateCountdowns();
+  setInterval(updateCountdowns, 30000);
+})();

@@ -1,0 +1,96 @@
+"""Twenty dispatchers book the same technician at the same moment: exactly one wins, on either engine.
+
+Each thread has its own test client and bearer token and goes through the app's real request path
+(@api_view, BEGIN IMMEDIATE on SQLite, the exclusion constraint on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from dispatch import services
+from dispatch.auth import issue_token
+from dispatch.extensions import db
+from dispatch.models import Visit, VisitStatus
+from dispatch.timeutil import utcnow
+from tests.conftest import ApiClient
+from tests.factories import make_call
+from tests.test_booking_api import hours_around
+
+pytestmark = pytest.mark.concurrency
+N = 20
+
+
+def _race(app, dispatcher, bodies: list[tuple[int, dict]]) -> list[object]:
+    """POST every (call_id, body) at once from its own thread; the responses in order."""
+    clients = []
+    for _ in bodies:
+        token, _ = issue_token(dispatcher)
+        clients.append(ApiClient(app.test_client(), token))
+    db.session.commit()
+    barrier = threading.Barrier(len(bodies))
+    results: list[object] = [None] * len(bodies)
+
+    def run(i: int) -> None:
+        call_id, payload = bodies[i]
+        barrier.wait()
+        try:
+            results[i] = clients[i].post(f"/api/v1/calls/{call_id}/visits", json=payload)
+        except Exception as exc:  # surfaced by the assertions below
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _live_visits(technician_id: int) -> list[Visit]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Visit).where(Visit.technician_id == technician_id,
+                                                       Visit.status != VisitStatus.CANCELLED)))
+
+
+def test_twenty_requests_for_the_same_slot(app, dispatcher, technician):
+    call = make_call(dispatcher)
+    start = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    end = start + timedelta(hours=1)
+    services.set_working_hours(technician, hours_around(start, end))
+    db.session.commit()
+    body = {"technician_id": technician.id, "start": start.isoformat(), "end": end.isoformat()}
+    results = _race(app, dispatcher, [(call.id, body)] * N)
+
+    statuses = sorted(getattr(r, "status_code", repr(r)) for r in results)
+    assert statuses == [201] + [409] * (N - 1), statuses
+    assert all(r.json["error"]["code"] == "overlapping_visit" for r in results if r.status_code == 409)
+    assert len(_live_visits(technician.id)) == 1
+
+
+def test_overlapping_but_not_identical_slots(app, dispatcher, technician):
+    start = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    # twenty different calls, each asking for an hour starting 2 minutes after the one before:
+    # every pair overlaps, so exactly one may be booked
+    calls = [make_call(dispatcher) for _ in range(N)]
+    services.set_working_hours(technician, hours_around(start, start + timedelta(minutes=2 * N + 60)))
+    db.session.commit()
+    bodies = [(c.id, {"technician_id": technician.id,
+                      "start": (start + timedelta(minutes=2 * i)).isoformat(),
+                      "end": (start + timedelta(minutes=2 * i + 60)).isoformat()}) for i, c in enumerate(calls)]
+    results = _race(app, dispatcher, bodies)
+
+    statuses = sorted(getattr(r, "status_code", repr(r)) for r in results)
+    assert statuses == [201] + [409] * (N - 1), statuses
+    live = _live_visits(technician.id)
+    assert len(live) == 1
+    winner = next(i for i, r in enumerate(results) if r.status_code == 201)
+    assert live[0].call_id == calls[winner].id
+    # the losers' calls are still waiting to be booked, the winner's is booked
+    db.session.expire_all()
+    booked = [c.id for c in calls if db.session.get(type(c), c.id).status == "booked"]
+    assert booked == [calls[winner].id]

@@ -1,0 +1,228 @@
+"""The slip endpoints: GET /api/v1/visits/{id}/slip.pdf and GET /api/v1/slips.pdf, read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from dispatch import documents
+from dispatch.extensions import db
+from dispatch.models import AuditEvent, Visit
+from dispatch.scheduling import book_visit
+from tests.factories import make_call, make_customer, make_equipment, make_site, make_user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 20)
+
+
+def at(hour: int, day: date = DAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def pdf_text(response: Any) -> tuple[str, PdfReader]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    return "\n".join(page.extract_text() for page in reader.pages), reader
+
+
+def book(actor: Any, technician: Any, hour: int, customer_name: str | None = None, day: date = DAY,
+         **call: Any) -> Visit:
+    customer = make_customer(name=customer_name, contact_name="王小明")
+    site = make_site(customer, address="上海市浦东新区世纪大道100号")
+    equipment = make_equipment(customer, site, model="Daikin VRV IV", serial=None,
+                               warranty_until=date(2027, 3, 31))
+    received = at(8, day) - timedelta(hours=1)
+    repair = make_call(actor, customer=customer, site=site, equipment=equipment, received_at=received, **call)
+    visit = book_visit(actor, repair, technician, at(hour, day), at(hour + 1, day))
+    db.session.commit()
+    return visit
+
+
+def test_a_slip_prints_the_visit_and_counts_reprints(dispatcher: Any, technician: Any, api: Any) -> None:
+    visit = book(dispatcher, technician, 10, customer_name="上海测试设备有限公司")
+    client = api(dispatcher)
+    response = client.get(f"/api/v1/visits/{visit.id}/slip.pdf")
+    text, reader = pdf_text(response)
+    assert len(reader.pages) == 1
+    call = visit.call
+    for fact in (visit.slip_number, call.number, "上海测试设备有限公司", "上海市浦东新区世纪大道100号",
+                 "Free service", "免费服务", "free: under warranty until 2027-03-31", "Daikin VRV IV",
+                 call.equipment.serial_number, "13812345678", "王小明", technician.name,
+                 "2026-11-20 10:00 – 11:00"):
+        assert fact in text, fact
+    assert "Reprint" not in text
+    assert f"/t/visits/{visit.id}" not in text  # the QR code is a drawing, not text
+    assert response.headers["Cache-Control"] == "no-store"
+
+    second, _ = pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    third, _ = pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    assert "Reprint 2" in second and "Reprint 3" in third
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).print_count == 3
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "visits",
+                                                         AuditEvent.entity_id == visit.id,
+                                                         AuditEvent.action == "visit.slip_printed")
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.before, e.after) for e in events] == [
+        ({"print_count": 0}, {"print_count": 1}), ({"print_count": 1}, {"print_count": 2}),
+        ({"print_count": 2}, {"print_count": 3})]
+    assert {e.actor_id for e in events} == {dispatcher.id}
+
+
+def test_a_technician_prints_only_their_own(dispatcher: Any, technician: Any, finance: Any, api: Any,
+                                             client: Any) -> None:
+    other = make_user("technician", username="otto", name="Otto Other")
+    mine = book(dispatcher, technician, 10)
+    theirs = book(dispatcher, other, 10)
+    tech = api(technician)
+    text, _ = pdf_text(tech.get(f"/api/v1/visits/{mine.id}/slip.pdf"))
+    assert mine.slip_number in text
+    refused = tech.get(f"/api/v1/visits/{theirs.id}/slip.pdf")
+    assert refused.status_code == 404 and refused.json["error"]["code"] == "not_found"
+    assert tech.get(f"/api/v1/slips.pdf?technician_id={other.id}&date={DAY}").status_code == 404
+    # Without technician_id a technician gets their own day, never everyone's.
+    text, reader = pdf_text(tech.get(f"/api/v1/slips.pdf?date={DAY}"))
+    assert len(reader.pages) == 1 and mine.slip_number in text and theirs.slip_number not in text
+    db.session.expire_all()
+    assert db.session.get(Visit, theirs.id).print_count == 0  # a refused print is not counted
+    assert api(finance).get(f"/api/v1/visits/{mine.id}/slip.pdf").status_code == 403
+    assert client.get(f"/api/v1/visits/{mine.id}/slip.pdf").status_code == 401
+    assert api(dispatcher).get("/api/v1/visits/999999/slip.pdf").status_code == 404
+
+
+def test_a_days_slips_are_one_pdf_with_one_page_per_visit(dispatcher: Any, technician: Any, api: Any) -> None:
+    other = make_user("technician", username="otto", name="Otto Other")
+    # The day is the local day: 00:00-01:00 in Shanghai is 16:00-17:00 UTC the day before.
+    visits = [book(dispatcher, technician, 0), book(dispatcher, technician, 9), book(dispatcher, technician, 13),
+              book(dispatcher, other, 11)]
+    book(dispatcher, technician, 10, day=DAY + timedelta(days=1))  # other days are not printed
+    book(dispatcher, technician, 22, day=DAY - timedelta(days=1))
+    client = api(dispatcher)
+
+    text, reader = pdf_text(client.get(f"/api/v1/slips.pdf?technician_id={technician.id}&date={DAY}"))
+    assert len(reader.pages) == 3
+    for page, visit in zip(reader.pages, visits[:3], strict=True):  # in time order, one each
+        assert visit.slip_number in page.extract_text()
+
+    response = client.get(f"/api/v1/slips.pdf?date={DAY}")
+    text, reader = pdf_text(response)
+    assert len(reader.pages) == 4 and response.headers["X-Slip-Count"] == "4"
+    assert all(v.slip_number in text for v in visits)
+    db.session.expire_all()
+    assert [db.session.get(Visit, v.id).print_count for v in visits] == [2, 2, 2, 1]
+    text, _ = pdf_text(client.get(f"/api/v1/visits/{visits[3].id}/slip.pdf"))
+    assert "Reprint 2" in text
+
+    text, reader = pdf_text(client.get("/api/v1/slips.pdf?date=2026-01-05"))
+    assert len(reader.pages) == 1 and "No visits booked for any technician on 2026-01-05." in text
+
+
+def test_day_slips_default_to_today_and_refuse_bad_input(dispatcher: Any, technician: Any, api: Any) -> None:
+    repair = make_call(dispatcher)
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    visit = book_visit(dispatcher, repair, technician, start, start + timedelta(minutes=30))
+    db.session.commit()
+    client = api(dispatcher)
+    if start.astimezone(SHANGHAI).date() == datetime.now(SHANGHAI).date():  # not at 23:55 local time
+        text, _ = pdf_text(client.get("/api/v1/slips.pdf"))
+        assert visit.slip_number in text
+    bad = client.get("/api/v1/slips.pdf?date=20-11-2026")
+    assert bad.status_code == 422 and "date" in bad.json["error"]["fields"]
+    for extreme in ("9999-12-31", "0001-01-01"):
+        bad = client.get(f"/api/v1/slips.pdf?date={extreme}")
+        assert bad.status_code == 422 and "date" in bad.json["error"]["fields"]
+    bad = client.get("/api/v1/slips.pdf?technician_id=abc")
+    assert bad.status_code == 422 and "technician_id" in bad.json["error"]["fields"]
+    assert client.get(f"/api/v1/slips.pdf?technician_id={dispatcher.id}").status_code == 404
+    for unknown in ("424242", "0", "-3", "99999999999999999999"):
+        assert client.get(f"/api/v1/slips.pdf?technician_id={unknown}").status_code == 404
+
+
+def test_after_sign_off_the_slip_is_the_voucher(dispatcher: Any, technician: Any, api: Any) -> None:
+    """The technicians package fills the voucher through the hook; here a provider registered by hand."""
+    visit = book(dispatcher, technician, 10)
+    digest = "ab" * 32
+
+    def provider(v: Visit) -> documents.Voucher | None:
+        if v.id != visit.id:
+            return None
+        return documents.Voucher(
+            work_summary="Cleaned the condenser, recharged R410A.", labor_minutes=75, signer_name="王小明",
+            signed_at=at(11), content_sha256=digest,
+            parts=[documents.VoucherLine("R410A refrigerant 1 kg", 2, Decimal("60.00"), Decimal("120.00"), "R410A")],
+            amounts=[("Parts", Decimal("120.00"))], total=Decimal("0.00"),
+            amount_note="Free service (warranty): no charge.", outcome="fixed")
+
+    previous = documents.voucher_provider()
+    documents.register_voucher_provider(provider)
+    try:
+        text, reader = pdf_text(api(dispatcher).get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    finally:
+        documents.register_voucher_provider(previous)
+    assert len(reader.pages) == 1
+    for fact in ("Service voucher", "服务凭证", "Cleaned the condenser", "75 min", "R410A refrigerant 1 kg",
+                 "120.00", "王小明", "2026-11-20 11:00:00", digest, "Free service (warranty): no charge.",
+                 visit.slip_number, visit.call.number):
+        assert fact in text, fact
+
+
+@pytest.mark.concurrency
+def test_prints_at_the_same_moment_are_each_counted(dispatcher: Any, technician: Any, api: Any) -> None:
+    visit = book(dispatcher, technician, 10)
+    url = f"/api/v1/visits/{visit.id}/slip.pdf"
+    clients = [api(dispatcher), api(technician), api(dispatcher)]
+    barrier = threading.Barrier(len(clients))
+    results: list[Any] = [None] * len(clients)
+
+    def work(i: int) -> None:
+        barrier.wait()
+        results[i] = clients[i].get(url)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    texts = [pdf_text(r)[0] for r in results]
+    assert sorted("Reprint 2" in t for t in texts) == [False, False, True]
+    assert sum("Reprint 3" in t for t in texts) == 1
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).print_count == 3
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "visit.slip_printed")).all()
+    assert sorted((e.before["print_count"], e.after["print_count"]) for e in events) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_a_cancelled_visit_prints_marked_and_leaves_the_days_batch(dispatcher: Any, technician: Any,
+                                                                     api: Any) -> None:
+    from dispatch.scheduling import cancel_visit
+
+    kept, cancelled = book(dispatcher, technician, 9), book(dispatcher, technician, 14)
+    cancel_visit(dispatcher, cancelled, "customer away")
+    db.session.commit()
+    client = api(dispatcher)
+    text, _ = pdf_text(client.get(f"/api/v1/visits/{cancelled.id}/slip.pdf"))
+    assert cancelled.slip_number in text and "Cancelled" in text
+    text, reader = pdf_text(client.get(f"/api/v1/slips.pdf?technician_id={technician.id}&date={DAY}"))
+    assert len(reader.pages) == 1 and kept.slip_number in text and cancelled.slip_number not in text
+
+
+def test_the_desk_pages_link_to_the_slips(dispatcher: Any, technician: Any, client: Any, login: Any) -> None:
+    visit = book(dispatcher, technician, 10)
+    login(dispatcher)
+    call_page = client.get(f"/calls/{visit.call_id}").get_data(as_text=True)
+    assert f'href="/api/v1/visits/{visit.id}/slip.pdf"' in call_page
+    board = client.get(f"/board/live?date={DAY}").get_data(as_text=True)
+    assert f'href="/api/v1/visits/{visit.id}/slip.pdf"' in board
+    assert f"/api/v1/slips.pdf?technician_id={technician.id}&amp;date={DAY}" in board
+    # The link works with the browser session (no token), as a click from the page does.
+    text, _ = pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    assert visit.slip_number in text

@@ -1,0 +1,175 @@
+"""JSON API v1 for billing: prices, the parts catalogue, a call's charges, on-site payments to reconcile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from flask_login import current_user
+
+from dispatch.api import get_call_or_404
+from dispatch.apiutil import api_view, body, paginate
+from dispatch.errors import Invalid, NotFound
+from dispatch.extensions import db
+from dispatch.models import Role
+from dispatch.openapi import EXTRA_BODIES, SCHEMAS
+from dispatch.security import ALL_ROLES, DESK, FINANCE, allow
+
+from . import services
+from .models import Part, Payment
+
+bp = Blueprint("billing_api", __name__, url_prefix="/api/v1")
+
+MONEY = {"type": ["string", "number"], "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["80.00"]}
+SCHEMAS.update({
+    "Prices": {"type": "object", "required": ["call_out_fee", "labor_rate_per_hour", "tax_rate"], "properties": {
+        "call_out_fee": MONEY, "labor_rate_per_hour": MONEY,
+        "tax_rate": {"type": ["string", "number"], "minimum": 0, "maximum": 1, "examples": ["0.13"]},
+        "currency": {"type": "string", "minLength": 3, "maxLength": 3, "examples": ["CNY"]}}},
+    "PartIn": {"type": "object", "required": ["sku", "name", "unit_price"], "properties": {
+        "sku": {"type": "string", "maxLength": 60}, "name": {"type": "string", "maxLength": 200},
+        "unit": {"type": "string", "maxLength": 20, "default": "pcs"}, "unit_price": MONEY, "unit_cost": MONEY}},
+    "PartChange": {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 200}, "unit": {"type": "string", "maxLength": 20},
+        "unit_price": MONEY, "unit_cost": MONEY}},
+    "Part": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "sku": {"type": "string"}, "name": {"type": "string"}, "unit": {"type": "string"},
+        "unit_price": {"type": "string"}, "unit_cost": {"type": ["string", "null"]}, "archived": {"type": "boolean"}}},
+    "Charges": {"type": "object", "required": ["call_id", "category", "lines", "subtotal", "tax", "total_due",
+                                               "currency", "explanation", "paid", "balance"], "properties": {
+        "call_id": {"type": "integer"}, "category": {"enum": ["charged", "contract", "free"]},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {
+            "kind": {"enum": ["call_out", "labor", "part"]}, "description": {"type": "string"},
+            "sku": {"type": ["string", "null"]}, "quantity": {"type": "string"}, "unit_price": {"type": "string"},
+            "amount": {"type": "string"}, "covered": {"type": "boolean"},
+            "covered_by": {"type": ["string", "null"]}}}},
+        "subtotal": {"type": "string"}, "tax": {"type": "string"}, "total_due": {"type": "string"},
+        "currency": {"type": "string"}, "explanation": {"type": "string"}, "paid": {"type": "string"},
+        "balance": {"type": "string"}}},
+})
+EXTRA_BODIES.update({
+    "billing_api.get_prices": (None, "Prices"),
+    "billing_api.put_prices": ("Prices", "Prices"),
+    "billing_api.create_part": ("PartIn", "Part"),
+    "billing_api.update_part": ("PartChange", "Part"),
+    "billing_api.call_charges": (None, "Charges"),
+})
+
+READ_PRICES = ALL_ROLES  # technicians show the customer what is owed
+READ_CHARGES = DESK | FINANCE | {Role.TECHNICIAN}
+READ_PAYMENTS = FINANCE | {Role.MANAGER}
+
+
+def _part_or_404(part_id: int) -> Part:
+    part = db.session.get(Part, part_id)
+    if part is None:
+        raise NotFound(f"There is no part {part_id}.")
+    return part
+
+
+@bp.get("/prices")
+@allow(READ_PRICES)
+@api_view
+def get_prices() -> Any:
+    """The current price list: call-out fee, hourly labor rate, tax rate, currency."""
+    return services.prices_json(services.current_prices())
+
+
+@bp.put("/prices")
+@allow(FINANCE)
+@api_view
+def put_prices() -> Any:
+    """Set a new price list (the previous one is kept as history)."""
+    data = body()
+    prices = services.set_prices(current_user, call_out_fee=data.get("call_out_fee"),
+                                 labor_rate_per_hour=data.get("labor_rate_per_hour"),
+                                 tax_rate=data.get("tax_rate"), currency=data.get("currency"))
+    return services.prices_json(prices)
+
+
+@bp.get("/parts")
+@allow(ALL_ROLES)
+@api_view
+def list_parts() -> Any:
+    """Search the parts catalogue by sku or name (?q=filter&limit=20)."""
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise Invalid("limit must be a whole number from 1 to 200.", fields={"limit": "1 to 200"})
+    archived = request.args.get("archived") in ("1", "true") and current_user.role in FINANCE | {Role.MANAGER}
+    parts = services.search_parts(request.args.get("q"), int(raw), include_archived=archived)
+    return {"items": [services.part_json(p) for p in parts]}
+
+
+@bp.post("/parts")
+@allow(FINANCE)
+@api_view
+def create_part() -> Any:
+    """Add a part to the catalogue (a duplicate sku is 409)."""
+    data = body()
+    part = services.create_part(current_user, sku=data.get("sku"), name=data.get("name"),
+                                unit_price=data.get("unit_price"), unit_cost=data.get("unit_cost"),
+                                unit=data.get("unit"))
+    return services.part_json(part), 201
+
+
+@bp.get("/parts/<int:part_id>")
+@allow(ALL_ROLES)
+@api_view
+def get_part(part_id: int) -> Any:
+    return services.part_json(_part_or_404(part_id))
+
+
+@bp.patch("/parts/<int:part_id>")
+@allow(FINANCE)
+@api_view
+def update_part(part_id: int) -> Any:
+    """Change a part's name, unit, price or cost; recorded charges keep their old prices."""
+    part = _part_or_404(part_id)
+    data = body()
+    unknown = set(data) - {"name", "unit", "unit_price", "unit_cost"}
+    if unknown:
+        raise Invalid("Only name, unit, unit_price and unit_cost can change.",
+                      fields={k: "cannot be changed" for k in sorted(unknown)})
+    part = services.update_part(current_user, part, name=data.get("name"), unit_price=data.get("unit_price"),
+                                unit_cost=data.get("unit_cost", part.unit_cost), unit=data.get("unit"))
+    return services.part_json(part)
+
+
+@bp.post("/parts/<int:part_id>/archive")
+@allow(FINANCE)
+@api_view
+def archive_part(part_id: int) -> Any:
+    """Take a part out of the catalogue (old charge lines keep it)."""
+    return services.part_json(services.archive_part(current_user, _part_or_404(part_id)))
+
+
+@bp.get("/calls/<int:call_id>/charges")
+@allow(READ_CHARGES)
+@api_view
+def call_charges(call_id: int) -> Any:
+    """What a call costs: the lines, what covers each, tax, total due, paid and balance."""
+    call = get_call_or_404(call_id, current_user)
+    return services.charges_for_call(call).as_json()
+
+
+@bp.get("/payments")
+@allow(READ_PAYMENTS)
+@api_view
+def list_payments() -> Any:
+    """Payments taken on site, newest first (?reconciled=false for those still to reconcile)."""
+    flag = request.args.get("reconciled")
+    if flag not in (None, "", "true", "false"):
+        raise Invalid("reconciled is true or false.", fields={"reconciled": "true or false"})
+    reconciled = None if not flag else flag == "true"
+    return paginate(services.payments_query(reconciled=reconciled), Payment.id, services.payment_json)
+
+
+@bp.post("/payments/<int:payment_id>/reconcile")
+@allow(FINANCE)
+@api_view
+def reconcile_payment(payment_id: int) -> Any:
+    """Mark an on-site payment as matched against the till or the bank."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"There is no payment {payment_id}.")
+    return services.payment_json(services.reconcile_payment(current_user, payment))

@@ -1,0 +1,30 @@
+"""Flask-WTF forms of the finance pages (CSRF on each). Numbers are checked by the services, which
+give the same messages to the pages and the API."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from dispatch.forms import blank_to_none, strip
+
+
+class PricesForm(FlaskForm):
+    call_out_fee = StringField("Call-out fee", filters=[strip], validators=[DataRequired(), Length(max=20)])
+    labor_rate_per_hour = StringField("Labor per hour", filters=[strip],
+                                      validators=[DataRequired(), Length(max=20)])
+    tax_percent = StringField("Tax rate (%)", filters=[strip], validators=[DataRequired(), Length(max=20)])
+    currency = StringField("Currency", filters=[strip], validators=[DataRequired(), Length(min=3, max=3)])
+
+
+class PartForm(FlaskForm):
+    sku = StringField("SKU", filters=[strip], validators=[DataRequired(), Length(max=60)])
+    name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
+    unit = StringField("Unit", filters=[strip], default="pcs", validators=[DataRequired(), Length(max=20)])
+    unit_price = StringField("Unit price", filters=[strip], validators=[DataRequired(), Length(max=20)])
+    unit_cost = StringField("Unit cost", filters=[blank_to_none], validators=[Optional(), Length(max=20)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

@@ -1,0 +1,54 @@
+"""The signed service voucher (服务凭证): the part of the slip filled in after the customer signs.
+
+It prints exactly the content the customer signed (the canonical JSON stored with the signature, whose
+SHA-256 is on the slip), so the paper and the hash always agree.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from dispatch.documents import Voucher, VoucherLine, register_voucher_provider
+from dispatch.models import Visit
+
+from . import services
+
+
+def voucher_for(visit: Visit) -> Voucher | None:
+    """The voucher of a signed visit; None before sign-off (the slip prints blank lines to sign on)."""
+    sig = services.signature(visit)
+    if sig is None:
+        return None
+    content = json.loads(sig.signed_content)
+    parts = [VoucherLine(description=p.get("description") or p.get("sku") or "", quantity=Decimal(p["quantity"]),
+                         sku=p.get("sku") or "")
+             for p in content.get("parts", [])]
+    # Attach the prices of each part line as signed.
+    priced = {(ln.get("sku") or ""): ln for ln in content.get("lines", []) if ln.get("kind") == "part"}
+    parts = [VoucherLine(description=p.description, quantity=p.quantity, sku=p.sku,
+                         unit_price=_dec(priced.get(p.sku, {}).get("unit_price")),
+                         amount=_dec(priced.get(p.sku, {}).get("amount"))) for p in parts]
+    amounts: list[tuple[str, Decimal]] = []
+    for line in content.get("lines", []):
+        label = line.get("description") or line.get("kind")
+        if line.get("covered"):
+            label = f"{label} (covered: {line.get('covered_by') or 'yes'})"
+            amounts.append((label, Decimal("0.00")))
+        else:
+            amounts.append((label, Decimal(line.get("amount") or "0")))
+    if content.get("tax") not in (None, "0.00"):
+        amounts.append(("Tax", Decimal(content["tax"])))
+    return Voucher(
+        work_summary=content.get("work_summary", ""), labor_minutes=int(content.get("labor_minutes") or 0),
+        signer_name=sig.signer_name, signed_at=sig.signed_at, content_sha256=sig.content_sha256, parts=parts,
+        amounts=amounts, total=_dec(content.get("total_due")), currency=content.get("currency") or "CNY",
+        amount_note=content.get("explanation") or "", outcome=content.get("outcome"), signature_png=sig.image_png)
+
+
+def _dec(value: object) -> Decimal | None:
+    return Decimal(str(value)) if value not in (None, "") else None
+
+
+def register_voucher() -> None:
+    register_voucher_provider(voucher_for)

@@ -1,0 +1,59 @@
+"""Calls of each category with a booked visit, for the billing tests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from billing import services as billing
+from dispatch import scheduling, services
+from dispatch.extensions import db
+from dispatch.models import RepairCall, User, Visit
+from dispatch.timeutil import utcnow
+from tests.factories import make_call, make_customer, make_equipment, make_site
+
+
+def call_of(category: str, actor: User, *, covers_parts: bool = False) -> RepairCall:
+    """A call categorised by the real rules: free (warranty), contract MC-0042, or charged."""
+    customer = make_customer(actor, name=f"{category.title()} Customer")
+    site = make_site(customer)
+    equipment = None
+    if category == "free":
+        equipment = make_equipment(customer, site, warranty_until=date(2027, 3, 1))
+    elif category == "contract":
+        equipment = make_equipment(customer, site)
+        services.create_contract(actor, customer, number="MC-0042", starts_on=date(2026, 1, 1),
+                                 ends_on=date(2027, 12, 31), covers_parts=covers_parts)
+        db.session.commit()
+    call = make_call(actor, customer=customer, site=site, equipment=equipment)
+    assert call.category == category, call.category_reason
+    return call
+
+
+def book(actor: User, call: RepairCall, technician: User, hours_from_now: float = 1) -> Visit:
+    start = utcnow().replace(microsecond=0) + timedelta(hours=hours_from_now)
+    visit = scheduling.book_visit(actor, call, technician, start, start + timedelta(hours=1))
+    db.session.commit()
+    return visit
+
+
+def catalogue(actor: User) -> None:
+    for sku, name, price, cost in [("CAP-45-5", "Run capacitor 45+5 uF", "35.00", "12.40"),
+                                   ("FLT-1620", "Air filter 16x20", "18.50", "6.00"),
+                                   ("R410A-KG", "Refrigerant R410A per kg", "95.00", None),
+                                   ("TINY", "Washer", "0.25", "0.10")]:
+        billing.create_part(actor, sku=sku, name=name, unit_price=price, unit_cost=cost)
+    db.session.commit()
+
+
+def set_prices(actor: User, fee: str = "80.00", rate: str = "120.00", tax: str = "0.13") -> None:
+    billing.set_prices(actor, call_out_fee=fee, labor_rate_per_hour=rate, tax_rate=tax, currency="CNY")
+    db.session.commit()
+
+
+def D(value: str) -> Decimal:  # noqa: N802
+    return Decimal(value)
+
+
+__all__: list[Any] = ["call_of", "book", "catalogue", "set_prices", "D"]

@@ -1,0 +1,70 @@
+"""Finance in a real browser: reconciles a technician's on-site payment, sets new prices, adds and
+archives a part — at desk width and on a phone."""
+
+from __future__ import annotations
+
+from billing import services as billing
+from billing.models import Part
+from dispatch.extensions import db
+from tests.billing_helpers import book, call_of, catalogue, set_prices
+
+
+def test_finance_reconciles_sets_prices_and_keeps_the_catalogue(page, phone, finance, dispatcher, technician,
+                                                               browser_login, shot):
+    set_prices(finance)
+    catalogue(finance)
+    call = call_of("charged", dispatcher)
+    visit = book(dispatcher, call, technician)
+    billing.record_work(technician, call, visit, labor_minutes=45, parts=[("CAP-45-5", 2)])
+    payment = billing.record_onsite_payment(technician, call, visit, amount="150.00", method="cash")
+    db.session.commit()
+
+    browser_login(page, finance)
+    page.get_by_role("link", name="Billing").first.click()
+    page.wait_for_url("**/billing/")
+    row = page.locator(f"#payment-{payment.id}")
+    assert payment.receipt_number in row.inner_text() and "Tom Technician" in row.inner_text()
+    shot(page, "billing-payments-1366")
+    row.get_by_role("link", name=call.number).click()
+    page.get_by_text("Total due", exact=True).wait_for()
+    assert "Run capacitor" in page.locator(".charges").inner_text()
+    shot(page, "billing-call-charges-1366")
+    page.go_back()
+    row.get_by_role("button", name="Mark reconciled").click()
+    page.get_by_text(f"Receipt {payment.receipt_number} reconciled.").wait_for()
+    db.session.commit()  # a new transaction sees what the server committed
+    assert billing.call_payments(call)[0].reconciled_by_id == finance.id
+
+    page.get_by_role("link", name="Prices").click()
+    page.locator("#call_out_fee").fill("88.00")
+    page.locator("#tax_percent").fill("9")
+    page.get_by_role("button", name="Save new prices").click()
+    page.get_by_text("New prices saved").wait_for()
+    assert page.locator("dl.facts").inner_text().count("88.00") == 1
+    shot(page, "billing-prices-1366")
+
+    # on a phone: add a part, then archive it
+    browser_login(phone, finance)
+    phone.goto("/billing/parts/new")
+    phone.locator("#sku").fill("UPS-BAT-12V9")
+    phone.locator("#name").fill("UPS battery 12 V 9 Ah")
+    phone.locator("#unit_price").fill("285")
+    phone.locator("#unit_cost").fill("165")
+    shot(phone, "billing-part-form-390")
+    phone.get_by_role("button", name="Save").click()
+    phone.get_by_text("Part UPS-BAT-12V9 added.").wait_for()
+    db.session.commit()
+    part = db.session.query(Part).filter_by(sku="UPS-BAT-12V9").one()
+    phone.goto("/billing/parts")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    shot(phone, "billing-parts-390")
+    phone.locator(f"#part-{part.id}").get_by_role("button", name="Archive").click()
+    phone.get_by_text("no longer offered").wait_for()
+    db.session.commit()  # a new transaction sees what the server committed
+    assert db.session.get(Part, part.id).archived_at is not None
+    phone.goto(f"/billing/calls/{call.id}")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(phone, "billing-call-charges-390")
+    phone.goto("/billing/?show=all")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(phone, "billing-payments-390")

@@ -30,7 +30,7 @@ from .models import (
 )
 from .security import ALL_ROLES, DESK, MANAGERS, allow, mask_phone, public
 from .timeutil import iso
-from .validate import Fields, is_id
+from .validate import Fields, is_id, parse_hours
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -124,18 +124,7 @@ def _load(model: Any, object_id: Any, what: str, field: str) -> Any:
 
 
 def _hours(value: Any) -> list[tuple[int, time, time]] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise Invalid("working_hours must be a list.", fields={"working_hours": "must be a list"})
-    spans = []
-    for item in value:
-        try:
-            spans.append((int(item["weekday"]), time.fromisoformat(item["start"]), time.fromisoformat(item["end"])))
-        except (KeyError, TypeError, ValueError):
-            raise Invalid('Each working span looks like {"weekday": 0, "start": "08:00", "end": "17:00"}.',
-                          fields={"working_hours": "bad span"}) from None
-    return spans
+    return None if value is None else parse_hours(value)
 
 
 # ----------------------------------------------------------------------------- users

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from .errors import Invalid
@@ -149,3 +149,17 @@ class Fields:
             raise Invalid(f"{message} {first[0]}: {first[1]}." if len(self.errors) == 1 else
                           f"{message} " + "; ".join(f"{k}: {v}" for k, v in self.errors.items()) + ".",
                           fields=dict(self.errors))
+
+
+def parse_hours(value: Any) -> list[tuple[int, time, time]]:
+    """Working spans as the API sends them: [{"weekday": 0, "start": "08:00", "end": "17:00"}, ...]."""
+    if not isinstance(value, list):
+        raise Invalid("working_hours must be a list.", fields={"working_hours": "must be a list"})
+    spans = []
+    for item in value:
+        try:
+            spans.append((int(item["weekday"]), time.fromisoformat(item["start"]), time.fromisoformat(item["end"])))
+        except (KeyError, TypeError, ValueError):
+            raise Invalid('Each working span looks like {"weekday": 0, "start": "08:00", "end": "17:00"}.',
+                          fields={"working_hours": "bad span"}) from None
+    return spans

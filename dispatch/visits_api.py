@@ -18,7 +18,7 @@ from .models import Role, TimeOff, User, Visit
 from .openapi import EXTRA_BODIES, SCHEMAS
 from .security import DESK, MANAGERS, allow
 from .timeutil import iso, local_tz, parse_date
-from .validate import Fields
+from .validate import Fields, parse_hours
 
 bp = Blueprint("visits_api", __name__, url_prefix="/api/v1")
 
@@ -75,19 +75,6 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise Invalid(f"{name} must be from {lo} to {hi}.", fields={name: f"from {lo} to {hi}"})
     return value
-
-
-def parse_hours(value: Any) -> list[tuple[int, time, time]]:
-    if not isinstance(value, list):
-        raise Invalid("working_hours must be a list.", fields={"working_hours": "must be a list"})
-    spans = []
-    for item in value:
-        try:
-            spans.append((int(item["weekday"]), time.fromisoformat(item["start"]), time.fromisoformat(item["end"])))
-        except (KeyError, TypeError, ValueError):
-            raise Invalid('Each working span looks like {"weekday": 0, "start": "08:00", "end": "17:00"}.',
-                          fields={"working_hours": "bad span"}) from None
-    return spans
 
 
 # ----------------------------------------------------------------------------- suggestions and booking

@@ -126,3 +126,23 @@ def test_demo_technician_has_a_day_in_several_states(runner, client, login):
     assert client.get(f"/t/visits/{sig.visit_id}").status_code == 200
     assert "No visits tomorrow" not in client.get("/t/?day=tomorrow").get_data(as_text=True)
     assert "Calibrated the clamp meter" in client.get("/t/admin-time").get_data(as_text=True)
+
+
+def test_visit_page_links_to_its_slip(client, login, technician, dispatcher):
+    from datetime import timedelta
+
+    from dispatch import scheduling
+    from dispatch.extensions import db
+    from dispatch.timeutil import utcnow
+    from tests.factories import make_call
+
+    call = make_call(dispatcher)
+    start = utcnow() + timedelta(hours=1)
+    visit = scheduling.book_visit(dispatcher, call, technician, start, start + timedelta(hours=1))
+    db.session.commit()
+    login(technician)
+    page = client.get(f"/t/visits/{visit.id}").get_data(as_text=True)
+    href = f"/api/v1/visits/{visit.id}/slip.pdf"
+    assert href in page
+    response = client.get(href)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"

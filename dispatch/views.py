@@ -6,6 +6,7 @@ rolls the request back and puts its field messages next to the fields (422), kee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -394,22 +395,34 @@ def _form_page(form: FlaskForm, title: str, cancel: str, status: int = 200, mess
                            submit=submit), status
 
 
+def _form_view(form: FlaskForm, title: str, cancel: str, save: Callable[[], str | None], saved: str) -> Any:
+    """The one shape of the desk's edit pages: a valid form goes to one service call, one commit, then back
+    to `cancel` (or where `save` says); a domain error goes back onto the form's fields, nothing saved."""
+    if form.validate_on_submit():
+        try:
+            target = save()
+            db.session.commit()
+        except DomainError as exc:
+            return _form_page(form, title, cancel, 422, _show_errors(exc, form))
+        flash(saved, "success")
+        return redirect(target or cancel)
+    return _form_page(form, title, cancel, 422 if form.errors else 200)
+
+
 @bp.route("/customers/new", methods=["GET", "POST"])
 @allow(DESK)
 def new_customer() -> Any:
     form = CustomerForm()
     cancel = url_for("desk.customers")
-    if form.validate_on_submit():
-        try:
-            customer = services.create_customer(current_user, name=form.name.data or "", phone=form.phone.data or "",
-                                                contact_name=form.contact_name.data, email=form.email.data,
-                                                notes=form.notes.data)
-            db.session.commit()
-            flash(f"Customer {customer.name} saved.", "success")
-            return redirect(url_for("desk.customer", customer_id=customer.id))
-        except DomainError as exc:
-            return _form_page(form, "New customer", cancel, 422, _show_errors(exc, form))
-    return _form_page(form, "New customer", cancel, 422 if form.errors else 200)
+
+    def save() -> str:
+        customer = services.create_customer(current_user, name=form.name.data or "", phone=form.phone.data or "",
+                                            contact_name=form.contact_name.data, email=form.email.data,
+                                            notes=form.notes.data)
+        db.session.flush()
+        return url_for("desk.customer", customer_id=customer.id)
+
+    return _form_view(form, "New customer", cancel, save, f"Customer {form.name.data} saved.")
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -418,17 +431,13 @@ def edit_customer(customer_id: int) -> Any:
     customer = _customer_or_404(customer_id)
     form = CustomerForm(obj=customer)
     title, cancel = f"Edit {customer.name}", url_for("desk.customer", customer_id=customer.id)
-    if form.validate_on_submit():
-        try:
-            services.update_customer(current_user, customer, name=form.name.data, phone=form.phone.data,
-                                     contact_name=form.contact_name.data, email=form.email.data,
-                                     notes=form.notes.data)
-            db.session.commit()
-            flash("Customer saved.", "success")
-            return redirect(cancel)
-        except DomainError as exc:
-            return _form_page(form, title, cancel, 422, _show_errors(exc, form))
-    return _form_page(form, title, cancel, 422 if form.errors else 200)
+
+    def save() -> None:
+        services.update_customer(current_user, customer, name=form.name.data, phone=form.phone.data,
+                                 contact_name=form.contact_name.data, email=form.email.data,
+                                 notes=form.notes.data)
+
+    return _form_view(form, title, cancel, save, "Customer saved.")
 
 
 @bp.route("/customers/<int:customer_id>/sites/new", methods=["GET", "POST"])
@@ -437,16 +446,12 @@ def new_site(customer_id: int) -> Any:
     customer = _customer_or_404(customer_id)
     form = SiteForm()
     title, cancel = f"New site for {customer.name}", url_for("desk.customer", customer_id=customer.id)
-    if form.validate_on_submit():
-        try:
-            services.add_site(current_user, customer, address=form.address.data or "",
-                              latitude=form.latitude.data, longitude=form.longitude.data)
-            db.session.commit()
-            flash("Site saved.", "success")
-            return redirect(cancel)
-        except DomainError as exc:
-            return _form_page(form, title, cancel, 422, _show_errors(exc, form))
-    return _form_page(form, title, cancel, 422 if form.errors else 200)
+
+    def save() -> None:
+        services.add_site(current_user, customer, address=form.address.data or "",
+                          latitude=form.latitude.data, longitude=form.longitude.data)
+
+    return _form_view(form, title, cancel, save, "Site saved.")
 
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
@@ -455,16 +460,12 @@ def edit_site(site_id: int) -> Any:
     site: Site = services.get_or_404(Site, site_id, "site")
     form = SiteForm(address=site.address)
     title, cancel = f"Edit site of {site.customer.name}", url_for("desk.customer", customer_id=site.customer_id)
-    if form.validate_on_submit():
-        try:
-            services.update_site(current_user, site, address=form.address.data or "",
-                                 latitude=form.latitude.data, longitude=form.longitude.data)
-            db.session.commit()
-            flash("Site saved.", "success")
-            return redirect(cancel)
-        except DomainError as exc:
-            return _form_page(form, title, cancel, 422, _show_errors(exc, form))
-    return _form_page(form, title, cancel, 422 if form.errors else 200)
+
+    def save() -> None:
+        services.update_site(current_user, site, address=form.address.data or "",
+                             latitude=form.latitude.data, longitude=form.longitude.data)
+
+    return _form_view(form, title, cancel, save, "Site saved.")
 
 
 def _site_choices(customer: Customer) -> list[tuple[int, str]]:
@@ -481,18 +482,13 @@ def new_equipment(customer_id: int) -> Any:
     if not form.site_id.choices:
         flash("Add a site first: equipment stands at one of the customer's sites.", "error")
         return redirect(url_for("desk.new_site", customer_id=customer.id))
-    if form.validate_on_submit():
+
+    def save() -> None:
         site = _owned(Site, form.site_id.data, customer)
-        try:
-            services.add_equipment(current_user, customer, site, model=form.model.data or "",
-                                   serial_number=form.serial_number.data or "",
-                                   warranty_until=form.warranty_until.data)
-            db.session.commit()
-            flash("Equipment saved.", "success")
-            return redirect(cancel)
-        except DomainError as exc:
-            return _form_page(form, title, cancel, 422, _show_errors(exc, form))
-    return _form_page(form, title, cancel, 422 if form.errors else 200)
+        services.add_equipment(current_user, customer, site, model=form.model.data or "",
+                               serial_number=form.serial_number.data or "", warranty_until=form.warranty_until.data)
+
+    return _form_view(form, title, cancel, save, "Equipment saved.")
 
 
 @bp.route("/equipment/<int:equipment_id>/edit", methods=["GET", "POST"])
@@ -502,16 +498,12 @@ def edit_equipment(equipment_id: int) -> Any:
     form = EquipmentForm(obj=item)
     form.site_id.choices = _site_choices(item.customer)
     title, cancel = f"Edit {item.model} {item.serial_number}", url_for("desk.customer", customer_id=item.customer_id)
-    if form.validate_on_submit():
-        try:
-            services.update_equipment(current_user, item, model=form.model.data, serial_number=form.serial_number.data,
-                                      warranty_until=form.warranty_until.data, site_id=form.site_id.data)
-            db.session.commit()
-            flash("Equipment saved.", "success")
-            return redirect(cancel)
-        except DomainError as exc:
-            return _form_page(form, title, cancel, 422, _show_errors(exc, form))
-    return _form_page(form, title, cancel, 422 if form.errors else 200)
+
+    def save() -> None:
+        services.update_equipment(current_user, item, model=form.model.data, serial_number=form.serial_number.data,
+                                  warranty_until=form.warranty_until.data, site_id=form.site_id.data)
+
+    return _form_view(form, title, cancel, save, "Equipment saved.")
 
 
 @bp.route("/customers/<int:customer_id>/contracts/new", methods=["GET", "POST"])
@@ -522,16 +514,12 @@ def new_contract(customer_id: int) -> Any:
     form.equipment_ids.choices = [(e.id, f"{e.model} · {e.serial_number}") for e in customer.equipment
                                   if e.archived_at is None]
     title, cancel = f"New contract for {customer.name}", url_for("desk.customer", customer_id=customer.id)
-    if form.validate_on_submit():
-        try:
-            services.create_contract(current_user, customer, number=form.number.data or "",
-                                     starts_on=form.starts_on.data, ends_on=form.ends_on.data,  # type: ignore[arg-type]
-                                     equipment_ids=form.equipment_ids.data or [],
-                                     covers_parts=bool(form.covers_parts.data), notes=form.notes.data)
-            db.session.commit()
-            flash("Contract saved.", "success")
-            return redirect(cancel)
-        except DomainError as exc:
-            return _form_page(form, title, cancel, 422, _show_errors(exc, form))
-    return _form_page(form, title, cancel, 422 if form.errors else 200)
+
+    def save() -> None:
+        services.create_contract(current_user, customer, number=form.number.data or "",
+                                 starts_on=form.starts_on.data, ends_on=form.ends_on.data,  # type: ignore[arg-type]
+                                 equipment_ids=form.equipment_ids.data or [],
+                                 covers_parts=bool(form.covers_parts.data), notes=form.notes.data)
+
+    return _form_view(form, title, cancel, save, "Contract saved.")
 

@@ -37,7 +37,7 @@ run: system-deps demo
 
 lint: venv
 	$(BIN)/ruff check dispatch technicians billing tests bench
-	$(BIN)/mypy dispatch/models.py dispatch/services.py technicians billing
+	$(BIN)/mypy dispatch/models.py dispatch/core/models.py dispatch/services.py technicians billing
 
 test: system-deps lint
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \

@@ -71,10 +71,10 @@ def scratch_app(tmp: str, name: str) -> Any:
 def fill(app: Any, n_techs: int, n_visits: int, n_calls: int, seed: int) -> tuple[str, list[int]]:
     """Technicians working every day 07:00-21:00, visits spread over the next three days, open calls."""
     from dispatch import services
-    from dispatch.auth import issue_token
-    from dispatch.extensions import db
+    from dispatch.core.auth import issue_token
+    from dispatch.core.extensions import db
+    from dispatch.core.timeutil import utcnow
     from dispatch.models import RepairCall, Visit
-    from dispatch.timeutil import utcnow
 
     rng = random.Random(seed)
     with app.app_context():
@@ -154,7 +154,7 @@ def latency() -> None:
             p50, p95, m50, m95 = (percentile(sug, 50), percentile(sug, 95), percentile(me, 50), percentile(me, 95))
             print(f"{label:<40} {p50:8.1f} {p95:8.1f} {m50:8.2f} {m95:8.2f} {p50 / m50:8.1f}x {p95 / m95:8.1f}x")
             with app.app_context():
-                from dispatch.extensions import db
+                from dispatch.core.extensions import db
 
                 db.engine.dispose()
     print("target: p95 <= 200 ms for 10 technicians / 50 open calls\n")

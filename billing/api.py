@@ -8,12 +8,12 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from dispatch.api import get_call_or_404
-from dispatch.apiutil import api_view, body, paginate
-from dispatch.errors import Invalid, NotFound
-from dispatch.extensions import db
-from dispatch.models import Role
-from dispatch.openapi import EXTRA_BODIES, SCHEMAS
-from dispatch.security import ALL_ROLES, DESK, FINANCE, allow
+from dispatch.core.apiutil import api_view, body, paginate
+from dispatch.core.errors import Invalid, NotFound
+from dispatch.core.extensions import db
+from dispatch.core.models import Role
+from dispatch.core.openapi import EXTRA_BODIES, SCHEMAS
+from dispatch.core.security import ALL_ROLES, DESK, FINANCE, allow
 
 from . import services
 from .models import Part, Payment

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dispatch.extensions import db
-from dispatch.models import CallStatus, Category, RepairCall, Role, User, Visit, VisitStatus
+from dispatch.core.extensions import db
+from dispatch.core.models import Role, User
+from dispatch.models import CallStatus, Category, RepairCall, Visit, VisitStatus
 
 from . import services
 

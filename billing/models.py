@@ -11,9 +11,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from dispatch.extensions import Base, db
-from dispatch.models import RepairCall, User, Visit, utcnow
-from dispatch.types import Money, UTCDateTime
+from dispatch.core.extensions import Base, db
+from dispatch.core.models import User, utcnow
+from dispatch.core.types import Money, UTCDateTime
+from dispatch.models import RepairCall, Visit
 
 if TYPE_CHECKING:
     Model = Base

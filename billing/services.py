@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from dispatch import audit
-from dispatch.errors import Conflict, Invalid
-from dispatch.extensions import db
-from dispatch.models import Category, RepairCall, User, Visit
-from dispatch.numbering import next_number
-from dispatch.timeutil import iso, local_tz, utcnow
-from dispatch.types import money
+from dispatch.core import audit
+from dispatch.core.errors import Conflict, Invalid
+from dispatch.core.extensions import db
+from dispatch.core.models import User
+from dispatch.core.numbering import next_number
+from dispatch.core.timeutil import iso, local_tz, utcnow
+from dispatch.core.types import money
+from dispatch.models import Category, RepairCall, Visit
 
 from .models import PAYMENT_METHODS, ChargeKind, ChargeLine, Part, Payment, Prices
 

@@ -14,10 +14,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from dispatch.errors import DomainError, Forbidden, NotFound
-from dispatch.extensions import db
-from dispatch.models import RepairCall, Role
-from dispatch.security import DESK, FINANCE, allow
+from dispatch.core.errors import DomainError, Forbidden, NotFound
+from dispatch.core.extensions import db
+from dispatch.core.models import Role
+from dispatch.core.security import DESK, FINANCE, allow
+from dispatch.models import RepairCall
 
 from . import services
 from .forms import ActionForm, PartForm, PricesForm

@@ -9,11 +9,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from . import services
-from .errors import DomainError
-from .extensions import db
+from .core.errors import DomainError
+from .core.extensions import db
+from .core.models import Role, User
+from .core.security import allow
 from .forms import UserForm
-from .models import Role, User
-from .security import allow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

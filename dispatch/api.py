@@ -10,9 +10,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from . import services
-from .apiutil import api_view, body, paginate
-from .errors import Invalid, NotFound
-from .extensions import db
+from .core.apiutil import api_view, body, paginate
+from .core.errors import Invalid, NotFound
+from .core.extensions import db
+from .core.models import Role, User
+from .core.security import ALL_ROLES, DESK, MANAGERS, allow, mask_phone, public
+from .core.timeutil import iso
+from .core.validate import Fields, is_id, parse_hours
 from .models import (
     CallNote,
     CallStatus,
@@ -23,14 +27,9 @@ from .models import (
     Equipment,
     Priority,
     RepairCall,
-    Role,
     Site,
-    User,
     Visit,
 )
-from .security import ALL_ROLES, DESK, MANAGERS, allow, mask_phone, public
-from .timeutil import iso
-from .validate import Fields, is_id, parse_hours
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -391,6 +390,6 @@ feedback.openapi_status = "200"  # type: ignore[attr-defined]  # a POST that cre
 def openapi() -> Any:
     from flask import jsonify
 
-    from .openapi import build_spec
+    from .core.openapi import build_spec
 
     return jsonify(build_spec())

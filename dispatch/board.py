@@ -16,11 +16,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from . import scheduling, services
-from .errors import DomainError, Invalid, NotFound
-from .extensions import db
-from .models import RepairCall, Role, TimeOff, User, Visit
-from .security import DESK, MANAGERS, allow
-from .timeutil import local_today, local_tz, parse_date, parse_datetime, utcnow
+from .core.errors import DomainError, Invalid, NotFound
+from .core.extensions import db
+from .core.models import Role, User
+from .core.security import DESK, MANAGERS, allow
+from .core.timeutil import local_today, local_tz, parse_date, parse_datetime, utcnow
+from .models import RepairCall, TimeOff, Visit
 
 bp = Blueprint("board", __name__)
 

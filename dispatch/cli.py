@@ -6,9 +6,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .database import write_transaction
-from .errors import DomainError
-from .extensions import db
+from .core.database import write_transaction
+from .core.errors import DomainError
+from .core.extensions import db
 
 users = AppGroup("users", help="Manage user accounts.")
 
@@ -41,7 +41,7 @@ def set_password_command(username: str, password: str) -> None:
     """Change a user's password (their sessions and tokens end)."""
     from sqlalchemy import select
 
-    from .models import User
+    from .core.models import User
 
     with write_transaction():
         user = db.session.scalar(select(User).where(User.username == username))
@@ -50,7 +50,7 @@ def set_password_command(username: str, password: str) -> None:
         if len(password) < 8:
             raise click.ClickException("The password must have at least 8 characters.")
         user.set_password(password)
-        from . import audit
+        from .core import audit
 
         audit.record(None, user, "user.password_changed", after={"auth_version": user.auth_version})
         db.session.commit()
@@ -60,10 +60,10 @@ def set_password_command(username: str, password: str) -> None:
 @click.command("seed-demo")
 def seed_demo_command() -> None:
     """Fill an empty database with a believable demo (does nothing if it is already there)."""
-    from .demo import seed
+    from .seed import seed_demo
 
     with write_transaction():
-        created = seed()
+        created = seed_demo()
         db.session.commit()
     click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
 

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 
 from . import scheduling, services
-from .extensions import db
-from .models import CallStatus, User, VisitStatus
-from .timeutil import local_tz, utcnow
+from .core.extensions import db
+from .core.models import User
+from .core.timeutil import local_tz, utcnow
+from .models import CallStatus, VisitStatus
 
 DEMO_PASSWORDS = {
     "admin": "admin-demo", "manager": "manager-demo", "dispatcher": "dispatcher-demo",
@@ -100,6 +101,13 @@ def seed() -> bool:
     call(4, "normal", "temperature drift", "Cold room holds -12 °C instead of -18 °C overnight.", 5, "refrigeration")
     call(3, "low", "noise", "Compressor rattles at start-up.", 0.5, "refrigeration")
 
+    # On site right now (booked first, so the suggestions below plan around it).
+    on_site = call(0, "high", "water leak", "Indoor unit drips water onto the server rack.", 4, "hvac")
+    v = scheduling.book_visit(manager, on_site, techs[0], now - timedelta(minutes=40), now + timedelta(minutes=50),
+                              override_reason="demo: visit in progress")
+    v.status = VisitStatus.ON_SITE
+    services.set_call_status(techs[0], on_site, CallStatus.IN_PROGRESS)
+
     # Booked the way a dispatcher books: the top suggestion (inside working hours and the window).
     def book_top(c: Any) -> None:
         result = scheduling.suggestions_for_call(c, limit=1)
@@ -114,12 +122,6 @@ def seed() -> bool:
                   "refrigeration"))
     book_top(call(5, "normal", "inspection", "Quarterly UPS check requested by the building manager.", 8,
                   "electrical"))
-
-    on_site = call(0, "high", "water leak", "Indoor unit drips water onto the server rack.", 4, "hvac")
-    v = scheduling.book_visit(manager, on_site, techs[0], now - timedelta(minutes=40), now + timedelta(minutes=50),
-                              override_reason="demo: visit in progress")
-    v.status = VisitStatus.ON_SITE
-    services.set_call_status(techs[0], on_site, CallStatus.IN_PROGRESS)
 
     done = call(2, "normal", "calibration", "Annual calibration of the X-ray timer.", 30, "electrical")
     v = scheduling.book_visit(manager, done, techs[1], now - timedelta(hours=26), now - timedelta(hours=25),
@@ -152,16 +154,4 @@ def seed() -> bool:
     cancelled = call(5, "low", "question", "Asked about extending the warranty: sales will call back.", 12, None)
     services.set_call_status(desk, cancelled, CallStatus.CANCELLED, reason="not a repair: passed to sales")
     db.session.flush()
-    _seed_package("billing")  # prices (80.00 call-out, 120.00/h, 13 % tax, CNY), parts, finished calls' charges
-    _seed_package("technicians")  # the demo technician's day: a signed visit, tomorrow's, admin time
     return True
-
-
-def _seed_package(package: str) -> None:
-    """A package's own demo data (billing/demo.py), when the package is installed; dispatch never needs it."""
-    try:
-        module = __import__(f"{package}.demo", fromlist=["seed"])
-    except ImportError:
-        return
-    module.seed()
-    db.session.flush()

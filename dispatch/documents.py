@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_request_context, render_template, request
+from flask import Flask, current_app, has_request_context, render_template, request
 from sqlalchemy import update
 
-from . import audit
-from .extensions import db
-from .models import User, Visit
+from .core import audit
+from .core.extensions import db
+from .core.models import User
+from .models import Visit
 
 # Relative URLs in a document ("/static/css/print.css") resolve against this origin; the fetcher
 # answers for it alone. `.invalid` is reserved (RFC 2606): it can never be a real host.
@@ -121,18 +122,17 @@ class SlipData:
 # ----------------------------------------------------------------------------- the voucher hook
 
 VoucherProvider = Callable[[Visit], "Voucher | None"]
-_voucher_provider: VoucherProvider | None = None
 
 
-def register_voucher_provider(provider: VoucherProvider | None) -> None:
-    """The technicians package registers the function that assembles a signed visit's voucher
-    (dispatch never imports technicians). None unregisters."""
-    global _voucher_provider
-    _voucher_provider = provider
+def register_voucher_provider(app: Flask, provider: VoucherProvider | None) -> None:
+    """The factory gives each app the function that assembles a signed visit's voucher (it lives in
+    technicians, which dispatch never imports). None removes it."""
+    app.extensions["dispatch.voucher_provider"] = provider
 
 
 def voucher_provider() -> VoucherProvider | None:
-    return _voucher_provider
+    provider: VoucherProvider | None = current_app.extensions.get("dispatch.voucher_provider")
+    return provider
 
 
 # ----------------------------------------------------------------------------- building the data
@@ -159,7 +159,7 @@ def slip_data(visit: Visit) -> SlipData:
     call = visit.call
     customer = call.customer
     equipment = call.equipment
-    provider = _voucher_provider
+    provider = voucher_provider()
     return SlipData(
         visit_id=visit.id,
         slip_number=visit.slip_number,

@@ -53,12 +53,6 @@ def blank_to_none(value: Any) -> Any:
     return value or None
 
 
-class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    remember = BooleanField("Keep me logged in on this device")
-
-
 # ----------------------------------------------------------------------------- customers and what they own
 
 

@@ -22,8 +22,8 @@ from geopy.point import Point
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .errors import Invalid
-from .extensions import db
+from .core.errors import Invalid
+from .core.extensions import db
 from .models import GeocodeCache
 
 

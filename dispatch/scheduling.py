@@ -24,24 +24,24 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import audit, geo
-from .errors import Conflict, Invalid, NotFound
-from .extensions import db
+from . import geo
+from .core import audit
+from .core.errors import Conflict, Invalid, NotFound
+from .core.extensions import db
+from .core.models import Role, User
+from .core.numbering import next_number
+from .core.timeutil import local_tz, localtime_text, utcnow
 from .models import (
     LIVE_VISIT_STATUSES,
     CallStatus,
     RepairCall,
-    Role,
     Site,
     TimeOff,
-    User,
     Visit,
     VisitStatus,
     WorkingHours,
 )
-from .numbering import next_number
 from .services import set_call_status
-from .timeutil import local_tz, localtime_text, utcnow
 
 BOOKABLE_CALL_STATUSES = (CallStatus.NEW, CallStatus.BOOKED, CallStatus.REOPENED, CallStatus.IN_PROGRESS)
 MAX_VISIT = timedelta(hours=12)

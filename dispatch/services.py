@@ -13,9 +13,14 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, geo, sla
-from .errors import Conflict, Forbidden, Invalid, NotFound
-from .extensions import db
+from . import geo, sla
+from .core import audit
+from .core.errors import Conflict, Forbidden, Invalid, NotFound
+from .core.extensions import db
+from .core.models import Role, User
+from .core.numbering import next_number
+from .core.timeutil import local_date_of, local_tz, utcnow
+from .core.validate import is_id
 from .models import (
     CallNote,
     CallStatus,
@@ -26,14 +31,9 @@ from .models import (
     Equipment,
     Priority,
     RepairCall,
-    Role,
     Site,
-    User,
     WorkingHours,
 )
-from .numbering import next_number
-from .timeutil import local_date_of, local_tz, utcnow
-from .validate import is_id
 
 MAX_DESCRIPTION = 5000
 # Clocks differ a little between a phone, the desk and the server.
@@ -415,7 +415,7 @@ def calls_query(*, status: str | None = None, category: str | None = None, prior
 
 
 def call_timeline(call: RepairCall) -> list[Any]:
-    from .models import AuditEvent
+    from .core.models import AuditEvent
 
     return list(db.session.scalars(select(AuditEvent).where(
         AuditEvent.entity_type == "repair_calls", AuditEvent.entity_id == call.id).order_by(AuditEvent.id)))

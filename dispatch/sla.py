@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from .timeutil import add_working_days
+from .core.timeutil import add_working_days
 
 # First response: urgent and high within 2 hours; the others by the next working day.
 RESPONSE_HOURS = {"urgent": 2, "high": 2, "normal": 24, "low": 48}

@@ -13,13 +13,13 @@ from flask import Blueprint, Response, request
 from flask_login import current_user
 
 from . import documents
-from .apiutil import api_view
-from .errors import Invalid, NotFound
-from .extensions import db
-from .models import Role, User
+from .core.apiutil import api_view
+from .core.errors import Invalid, NotFound
+from .core.extensions import db
+from .core.models import Role, User
+from .core.security import DESK, allow
+from .core.timeutil import local_today, local_tz, parse_date
 from .scheduling import get_visit_or_404, visits_on
-from .security import DESK, allow
-from .timeutil import local_today, local_tz, parse_date
 
 bp = Blueprint("slips_api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns; a larger number is simply not found

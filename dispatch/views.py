@@ -14,9 +14,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from . import services
-from .apiutil import paginate
-from .errors import DomainError
-from .extensions import db
+from .core.apiutil import paginate
+from .core.errors import DomainError
+from .core.extensions import db
+from .core.security import DESK, MANAGERS, allow
+from .core.timeutil import local_today, parse_datetime
 from .forms import (
     CallFilterForm,
     CallForm,
@@ -32,8 +34,6 @@ from .forms import (
     SiteForm,
 )
 from .models import CallStatus, Customer, Equipment, RepairCall, Site
-from .security import DESK, MANAGERS, allow
-from .timeutil import local_today, parse_datetime
 
 bp = Blueprint("desk", __name__)
 

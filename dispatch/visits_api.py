@@ -11,14 +11,15 @@ from sqlalchemy import select
 
 from . import scheduling
 from .api import get_call_or_404, user_json
-from .apiutil import api_view, body, optional_body, paginate
-from .errors import Invalid, NotFound
-from .extensions import db
-from .models import Role, TimeOff, User, Visit
-from .openapi import EXTRA_BODIES, SCHEMAS
-from .security import DESK, MANAGERS, allow
-from .timeutil import iso, local_tz, parse_date
-from .validate import Fields, parse_hours
+from .core.apiutil import api_view, body, optional_body, paginate
+from .core.errors import Invalid, NotFound
+from .core.extensions import db
+from .core.models import Role, User
+from .core.openapi import EXTRA_BODIES, SCHEMAS
+from .core.security import DESK, MANAGERS, allow
+from .core.timeutil import iso, local_tz, parse_date
+from .core.validate import Fields, parse_hours
+from .models import TimeOff, Visit
 
 bp = Blueprint("visits_api", __name__, url_prefix="/api/v1")
 

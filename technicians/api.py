@@ -11,14 +11,15 @@ from flask import Blueprint, request, url_for
 from flask_login import current_user
 
 from billing import services as billing
-from dispatch.apiutil import api_view, body, optional_body
-from dispatch.errors import Invalid
-from dispatch.extensions import db
-from dispatch.models import Role, User, Visit
-from dispatch.openapi import EXTRA_BODIES, SCHEMAS
-from dispatch.security import MANAGERS, allow
-from dispatch.timeutil import iso, local_today, local_tz, utcnow
-from dispatch.validate import Fields
+from dispatch.core.apiutil import api_view, body, optional_body
+from dispatch.core.errors import Invalid
+from dispatch.core.extensions import db
+from dispatch.core.models import Role, User
+from dispatch.core.openapi import EXTRA_BODIES, SCHEMAS
+from dispatch.core.security import MANAGERS, allow
+from dispatch.core.timeutil import iso, local_today, local_tz, utcnow
+from dispatch.core.validate import Fields
+from dispatch.models import Visit
 
 from . import services
 from .models import AdminActivity, AdminWork, Outcome, Signature, WorkRecord
@@ -298,7 +299,7 @@ def list_admin_work() -> Any:
     """Admin time of the last days (technicians: their own; managers: ?technician_id=)."""
     from sqlalchemy import select
 
-    from dispatch.apiutil import paginate
+    from dispatch.core.apiutil import paginate
 
     stmt = select(AdminWork)
     if current_user.role == Role.TECHNICIAN:

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from dispatch import scheduling
 from dispatch import services as desk
-from dispatch.extensions import db
-from dispatch.models import Customer, Role, User, Visit, VisitStatus
-from dispatch.timeutil import local_today, local_tz, utcnow
+from dispatch.core.extensions import db
+from dispatch.core.models import Role, User
+from dispatch.core.timeutil import local_today, local_tz, utcnow
+from dispatch.models import Customer, Visit, VisitStatus
 
 from . import services
 from .models import VisitEvent
@@ -53,6 +54,8 @@ def seed() -> None:
 
     # Finished and signed this morning (or 3 hours ago, whichever is earlier): charged work, paid on site.
     start = min(morning, local_now - timedelta(hours=4)).replace(minute=0, second=0, microsecond=0)
+    while scheduling.overlapping_visit(tech.id, start, start + timedelta(hours=1, minutes=30)) is not None:
+        start -= timedelta(hours=1)  # the desk's demo may hold this hour (early in the morning it does)
     call = desk.create_call(manager, customer=customer, site=site, equipment=equipment, channel="phone",
                             problem_type="UPS fault", priority="high",
                             description="UPS beeps and shows fault F03 after the night's power dip.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from dispatch.documents import Voucher, VoucherLine, register_voucher_provider
+from dispatch.documents import Voucher, VoucherLine
 from dispatch.models import Visit
 
 from . import services
@@ -48,7 +48,3 @@ def voucher_for(visit: Visit) -> Voucher | None:
 
 def _dec(value: object) -> Decimal | None:
     return Decimal(str(value)) if value not in (None, "") else None
-
-
-def register_voucher() -> None:
-    register_voucher_provider(voucher_for)

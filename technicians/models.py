@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dispatch.extensions import Base, db
-from dispatch.models import RepairCall, User, Visit, utcnow
-from dispatch.types import UTCDateTime
+from dispatch.core.extensions import Base, db
+from dispatch.core.models import User, utcnow
+from dispatch.core.types import UTCDateTime
+from dispatch.models import RepairCall, Visit
 
 if TYPE_CHECKING:
     Model = Base

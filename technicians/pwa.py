@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from dispatch.security import public
+from dispatch.core.security import public
 
 SCOPE = "/t/"  # the technician pages (technicians.views); the worker controls these and nothing else
 bp = Blueprint("pwa", __name__, url_prefix=SCOPE.rstrip("/"))

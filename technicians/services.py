@@ -20,13 +20,14 @@ from sqlalchemy.exc import IntegrityError
 
 from billing import services as billing
 from billing.models import ChargeLine, Payment
-from dispatch import audit
-from dispatch.errors import Conflict, Forbidden, Invalid, NotFound
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, CallStatus, Channel, RepairCall, Role, User, Visit, VisitStatus
+from dispatch.core import audit
+from dispatch.core.errors import Conflict, Forbidden, Invalid, NotFound
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent, Role, User
+from dispatch.core.timeutil import local_date_of, local_today, utcnow
+from dispatch.models import CallStatus, Channel, RepairCall, Visit, VisitStatus
 from dispatch.scheduling import get_visit_or_404
 from dispatch.services import create_call, set_call_status
-from dispatch.timeutil import local_date_of, local_today, utcnow
 
 from .models import (
     ACTIVITY_LABELS,

@@ -16,12 +16,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from billing import services as billing
-from dispatch.errors import DomainError
-from dispatch.extensions import db
-from dispatch.models import IdempotentRequest, Role, Visit, VisitStatus
+from dispatch.core.errors import DomainError
+from dispatch.core.extensions import db
+from dispatch.core.models import IdempotentRequest, Role
+from dispatch.core.security import MANAGERS, allow
+from dispatch.core.timeutil import local_today, local_tz, utcnow
+from dispatch.models import Visit, VisitStatus
 from dispatch.scheduling import get_visit_or_404
-from dispatch.security import MANAGERS, allow
-from dispatch.timeutil import local_today, local_tz, utcnow
 
 from . import services
 from .api import map_links

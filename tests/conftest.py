@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from dispatch import create_app
-from dispatch.extensions import db
+from dispatch.core.extensions import db
 
 ENGINE = os.environ.get("DISPATCH_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -170,7 +170,7 @@ class ApiClient:
 @pytest.fixture
 def api(app: Any) -> Any:
     """api(user) -> a JSON client holding a fresh token of that user; api(None) has no token."""
-    from dispatch.auth import issue_token
+    from dispatch.core.auth import issue_token
 
     def _api(user: Any) -> ApiClient:
         token = None

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from dispatch import services
-from dispatch.extensions import db
-from dispatch.models import Customer, Equipment, RepairCall, Site, User
+from dispatch.core.extensions import db
+from dispatch.core.models import User
+from dispatch.models import Customer, Equipment, RepairCall, Site
 
 FAST_HASH = "pbkdf2:sha256:1"
 PASSWORD = "correct-horse-42"

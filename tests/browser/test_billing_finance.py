@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from billing import services as billing
 from billing.models import Part
-from dispatch.extensions import db
-from tests.billing_helpers import book, call_of, catalogue, set_prices
+from dispatch.core.extensions import db
+from tests.billing.helpers import book, call_of, catalogue, set_prices
 
 
 def test_finance_reconciles_sets_prices_and_keeps_the_catalogue(page, phone, finance, dispatcher, technician,

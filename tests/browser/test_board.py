@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import time
 
 from dispatch import scheduling, services
-from dispatch.extensions import db
-from dispatch.timeutil import local_tz
+from dispatch.core.extensions import db
+from dispatch.core.timeutil import local_tz
 from tests.factories import make_call, make_customer, make_site
 
 

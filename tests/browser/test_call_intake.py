@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from dispatch.extensions import db
+from dispatch.core.extensions import db
+from dispatch.core.timeutil import local_today, localtime_text
 from dispatch.models import RepairCall
-from dispatch.timeutil import local_today, localtime_text
 from tests.factories import make_customer, make_equipment, make_site
 
 

@@ -10,8 +10,9 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, IdempotentRequest, Visit
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent, IdempotentRequest
+from dispatch.models import Visit
 from dispatch.scheduling import cancel_visit
 from technicians import services as onsite
 from technicians.models import Signature, WorkRecord

@@ -19,10 +19,11 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from billing import services as billing
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, IdempotentRequest, Visit
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent, IdempotentRequest
+from dispatch.core.timeutil import local_tz, utcnow
+from dispatch.models import Visit
 from dispatch.scheduling import book_visit
-from dispatch.timeutil import local_tz, utcnow
 from technicians.models import Signature, WorkRecord
 from tests.factories import make_call, make_customer, make_equipment, make_site
 

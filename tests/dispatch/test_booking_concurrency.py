@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from dispatch import services
-from dispatch.auth import issue_token
-from dispatch.extensions import db
+from dispatch.core.auth import issue_token
+from dispatch.core.extensions import db
+from dispatch.core.timeutil import utcnow
 from dispatch.models import Visit, VisitStatus
-from dispatch.timeutil import utcnow
 from tests.conftest import ApiClient
+from tests.dispatch.test_booking_api import hours_around
 from tests.factories import make_call
-from tests.test_booking_api import hours_around
 
 pytestmark = pytest.mark.concurrency
 N = 20

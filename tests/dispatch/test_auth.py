@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch import create_app
-from dispatch.extensions import db
-from dispatch.models import LoginFailure, User
+from dispatch.core.extensions import db
+from dispatch.core.models import LoginFailure, User
 from tests.factories import PASSWORD, make_user
 
 
@@ -95,8 +95,8 @@ def test_bad_authorization_headers_are_401(client, dispatcher):
 
 
 def test_expired_and_revoked_tokens_are_401(app, client, dispatcher):
-    from dispatch.auth import issue_token
-    from dispatch.timeutil import utcnow
+    from dispatch.core.auth import issue_token
+    from dispatch.core.timeutil import utcnow
 
     raw, tok = issue_token(dispatcher)
     tok.expires_at = utcnow() - timedelta(seconds=1)
@@ -136,7 +136,7 @@ def test_throttle_after_10_failures_counts_across_app_processes(app, client, dis
 
 
 def test_throttle_window_is_15_minutes_and_success_clears_the_count(client, dispatcher):
-    from dispatch.timeutil import utcnow
+    from dispatch.core.timeutil import utcnow
 
     old = utcnow() - timedelta(minutes=16)
     db.session.add_all([LoginFailure(username="dan", at=old) for _ in range(20)])
@@ -239,7 +239,7 @@ def test_password_change_ends_sessions_and_tokens(app, client, api, login, runne
     assert fresh.status_code == 200
     db.session.expire_all()
     assert db.session.scalar(select(User.auth_version).where(User.username == "dan")) == version + 1
-    from dispatch.models import AuditEvent
+    from dispatch.core.models import AuditEvent
 
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.password_changed"))
     assert event.entity_id == dispatcher.id

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from billing import services as billing
 from billing.models import Part, Prices
-from dispatch.extensions import db
-from tests.billing_helpers import book, call_of, catalogue, set_prices
+from dispatch.core.extensions import db
+from tests.billing.helpers import book, call_of, catalogue, set_prices
 
 
 def _payment(dispatcher, technician, finance):

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, CallNote, Contract, Customer, Equipment, RepairCall, Site
-from dispatch.timeutil import local_today, localtime_text
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent
+from dispatch.core.timeutil import local_today, localtime_text
+from dispatch.models import CallNote, Contract, Customer, Equipment, RepairCall, Site
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 
@@ -242,7 +243,7 @@ def test_notes_appear_and_feedback_closes(client, login, dispatcher):
 
 
 def test_desk_home_lists_what_needs_attention(client, login, dispatcher):
-    from dispatch.timeutil import utcnow
+    from dispatch.core.timeutil import utcnow
 
     late = make_call(dispatcher, received_at=utcnow() - timedelta(hours=30), problem_type="late one")
     urgent = make_call(dispatcher, priority="urgent", problem_type="urgent one")
@@ -268,7 +269,7 @@ def test_desk_home_lists_what_needs_attention(client, login, dispatcher):
 
 def test_calls_list_filters_and_search(client, login, dispatcher):
     from dispatch import services
-    from dispatch.timeutil import utcnow
+    from dispatch.core.timeutil import utcnow
 
     customer = make_customer(name="Minhang Office Tower")
     site = make_site(customer)
@@ -311,7 +312,7 @@ def test_desk_pages_refuse_finance_and_technicians(client, login, finance, techn
 
 
 def test_masked_phone_filter_for_roles_without_need(app, finance, dispatcher):
-    from dispatch.security import mask_phone
+    from dispatch.core.security import mask_phone
 
     assert mask_phone("13812345678", finance) == "138****5678"
     assert mask_phone("13812345678", dispatcher) == "13812345678"

@@ -14,8 +14,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from dispatch import documents
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, Visit
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent
+from dispatch.models import Visit
 from dispatch.scheduling import book_visit
 from tests.factories import make_call, make_customer, make_equipment, make_site, make_user
 
@@ -147,7 +148,7 @@ def test_day_slips_default_to_today_and_refuse_bad_input(dispatcher: Any, techni
         assert client.get(f"/api/v1/slips.pdf?technician_id={unknown}").status_code == 404
 
 
-def test_after_sign_off_the_slip_is_the_voucher(dispatcher: Any, technician: Any, api: Any) -> None:
+def test_after_sign_off_the_slip_is_the_voucher(app: Any, dispatcher: Any, technician: Any, api: Any) -> None:
     """The technicians package fills the voucher through the hook; here a provider registered by hand."""
     visit = book(dispatcher, technician, 10)
     digest = "ab" * 32
@@ -163,11 +164,11 @@ def test_after_sign_off_the_slip_is_the_voucher(dispatcher: Any, technician: Any
             amount_note="Free service (warranty): no charge.", outcome="fixed")
 
     previous = documents.voucher_provider()
-    documents.register_voucher_provider(provider)
+    documents.register_voucher_provider(app, provider)
     try:
         text, reader = pdf_text(api(dispatcher).get(f"/api/v1/visits/{visit.id}/slip.pdf"))
     finally:
-        documents.register_voucher_provider(previous)
+        documents.register_voucher_provider(app, previous)
     assert len(reader.pages) == 1
     for fact in ("Service voucher", "服务凭证", "Cleaned the condenser", "75 min", "R410A refrigerant 1 kg",
                  "120.00", "王小明", "2026-11-20 11:00:00", digest, "Free service (warranty): no charge.",

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from billing import services as billing
 from billing.models import ChargeLine, Payment
-from dispatch.errors import Conflict, Invalid
-from dispatch.extensions import db
-from dispatch.models import AuditEvent
-from dispatch.timeutil import local_tz, utcnow
-from tests.billing_helpers import D, book, call_of, catalogue, set_prices
+from dispatch.core.errors import Conflict, Invalid
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent
+from dispatch.core.timeutil import local_tz, utcnow
+from tests.billing.helpers import D, book, call_of, catalogue, set_prices
 
 
 @pytest.fixture
@@ -273,7 +273,7 @@ def test_concurrent_payments_never_overpay_and_receipts_stay_gapless(app, priced
     """Six phones pay 60.00 at once on a call owing 158.20: two succeed, numbers 1 and 2, no gap."""
     import threading
 
-    from dispatch.database import write_transaction
+    from dispatch.core.database import write_transaction
     from dispatch.models import RepairCall, Visit
 
     call = call_of("charged", dispatcher)
@@ -288,7 +288,7 @@ def test_concurrent_payments_never_overpay_and_receipts_stay_gapless(app, priced
         with app.app_context(), write_transaction():
             start.wait()
             try:
-                from dispatch.models import User
+                from dispatch.core.models import User
 
                 billing.record_onsite_payment(db.session.get(User, tech_id), db.session.get(RepairCall, call_id),
                                               db.session.get(Visit, visit_id), amount="60.00", method="cash")

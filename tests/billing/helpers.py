@@ -8,9 +8,10 @@ from typing import Any
 
 from billing import services as billing
 from dispatch import scheduling, services
-from dispatch.extensions import db
-from dispatch.models import RepairCall, User, Visit
-from dispatch.timeutil import utcnow
+from dispatch.core.extensions import db
+from dispatch.core.models import User
+from dispatch.core.timeutil import utcnow
+from dispatch.models import RepairCall, Visit
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 

@@ -11,13 +11,14 @@ import threading
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent
 from dispatch.documents import slip_data
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, RepairCall, Visit
+from dispatch.models import RepairCall, Visit
 from technicians.models import Signature, VisitEvent, WorkRecord
-from tests.billing_helpers import call_of, catalogue
+from tests.billing.helpers import call_of, catalogue
 from tests.factories import make_user
-from tests.onsite_helpers import png, png_b64, today_visit
+from tests.technicians.helpers import png, png_b64, today_visit
 
 WORK = {"work_summary": "Replaced the run capacitor, cleaned the filter.", "labor_minutes": 45,
         "parts": [{"sku": "CAP-45-5", "quantity": 1}, {"sku": "FLT-1620", "quantity": 2}], "outcome": "fixed"}

@@ -1,85 +1,31 @@
-"""Logging in: the login page, API tokens, password checks and the shared login throttle."""
+"""The login page, logout, and the API's token endpoint: the request edges of `auth`."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import delete, func, select
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
 
 from .apiutil import api_view, body
-from .errors import Invalid, TooManyRequests
-from .extensions import db, login_manager
-from .models import ApiToken, LoginFailure, User
+from .auth import authenticate, issue_token
+from .errors import DomainError, Invalid, TooManyRequests
+from .extensions import db
 from .security import ALL_ROLES, allow, public
-from .timeutil import iso, utcnow
+from .timeutil import iso
 
 bp = Blueprint("auth", __name__)
 api_bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
 
-# ----------------------------------------------------------------------------- services
-
-
-def _throttled(username: str) -> bool:
-    window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
-    failures = db.session.scalar(select(func.count(LoginFailure.id)).where(
-        LoginFailure.username == username, LoginFailure.at > utcnow() - window))
-    return (failures or 0) >= current_app.config["LOGIN_MAX_FAILURES"]
-
-
-def authenticate(username: str, password: str, remote_addr: str | None = None) -> User | None:
-    """The active user with these credentials, or None (and the failure counted).
-    Raises TooManyRequests once a username has failed too often in the window, whatever the password."""
-    # NUL cannot be stored on PostgreSQL; such a name is no user's, but the failure still counts.
-    username = (username or "").strip().replace("\x00", "\ufffd")
-    # The count is keyed on what the table holds (80 characters), so a longer name is throttled too.
-    if _throttled(username[:80]):
-        minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
-        raise TooManyRequests(f"Too many failed logins for this user. Wait {minutes} minutes and try again.")
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not user.check_password(password or ""):
-        db.session.add(LoginFailure(username=username[:80], remote_addr=remote_addr))
-        return None
-    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username[:80]))
-    return user
-
-
-def issue_token(user: User) -> tuple[str, ApiToken]:
-    raw = secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_sha256=hashlib.sha256(raw.encode()).hexdigest(),
-                     auth_version=user.auth_version,
-                     expires_at=utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"]))
-    db.session.add(token)
-    db.session.flush()
-    return raw, token
-
-
-def user_for_token(raw: str) -> User | None:
-    token = db.session.scalar(select(ApiToken).where(
-        ApiToken.token_sha256 == hashlib.sha256(raw.encode()).hexdigest()))
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
-        return None
-    user = token.user
-    if not user.active or user.auth_version != token.auth_version:
-        return None
-    return user
-
-
-@login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.auth_version != int(version):
-        return None
-    return user
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField("Keep me logged in on this device")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -109,8 +55,6 @@ def home_for(user: Any) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> Any:
-    from .forms import LoginForm
-
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or home_for(current_user))
     form = LoginForm()
@@ -161,8 +105,6 @@ def token() -> Any:
         raise
     if user is None:
         db.session.commit()  # the failure counts even though we answer 401
-        from .errors import DomainError
-
         raise DomainError("Wrong username or password, or the account is disabled.",
                           code="invalid_credentials", status=401)
     raw, tok = issue_token(user)

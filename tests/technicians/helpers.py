@@ -8,9 +8,10 @@ import zlib
 from datetime import datetime, time, timedelta
 
 from dispatch import scheduling
-from dispatch.extensions import db
-from dispatch.models import RepairCall, User, Visit
-from dispatch.timeutil import local_today, local_tz, utcnow
+from dispatch.core.extensions import db
+from dispatch.core.models import User
+from dispatch.core.timeutil import local_today, local_tz, utcnow
+from dispatch.models import RepairCall, Visit
 
 
 def today_visit(actor: User, call: RepairCall, technician: User, minutes: int = 60) -> Visit:

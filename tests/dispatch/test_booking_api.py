@@ -7,9 +7,10 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 
 from dispatch import services
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, CallStatus, TimeOff, Visit
-from dispatch.timeutil import local_tz, utcnow
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent
+from dispatch.core.timeutil import local_tz, utcnow
+from dispatch.models import CallStatus, TimeOff, Visit
 from tests.factories import make_call, make_customer, make_site, make_user
 
 

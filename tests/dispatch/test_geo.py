@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch import geo
-from dispatch.extensions import db
+from dispatch.core.extensions import db
 from dispatch.models import GeocodeCache, Site
 from tests.factories import make_customer
 

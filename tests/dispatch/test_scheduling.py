@@ -178,9 +178,9 @@ def test_limit_and_variety():
 def test_suggestions_from_the_database_use_calendars(dispatcher, technician):
     """The database adapter: working hours, time off and booked visits of real technicians."""
     from dispatch import services
-    from dispatch.extensions import db
+    from dispatch.core.extensions import db
+    from dispatch.core.timeutil import utcnow
     from dispatch.models import TimeOff
-    from dispatch.timeutil import utcnow
     from tests.factories import make_call, make_user
 
     every_day = [(d, time(0), time(23, 45)) for d in range(7)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, User
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent, User
 
 
 def test_admin_creates_a_technician_account(client, login, admin):

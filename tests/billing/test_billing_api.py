@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from billing import services as billing
-from dispatch.extensions import db
-from dispatch.timeutil import local_tz, utcnow
-from tests.billing_helpers import book, call_of, catalogue, set_prices
+from dispatch.core.extensions import db
+from dispatch.core.timeutil import local_tz, utcnow
+from tests.billing.helpers import book, call_of, catalogue, set_prices
 from tests.factories import make_user
 
 

@@ -7,11 +7,11 @@ import re
 from sqlalchemy import func, select
 
 from billing.models import Payment
-from dispatch.extensions import db
+from dispatch.core.extensions import db
 from dispatch.models import Visit
 from technicians.models import Signature, WorkRecord
-from tests.billing_helpers import call_of, catalogue
-from tests.onsite_helpers import png_b64, today_visit
+from tests.billing.helpers import call_of, catalogue
+from tests.technicians.helpers import png_b64, today_visit
 
 
 def test_today_lists_visits_with_map_and_phone_links(client, login, dispatcher, technician):
@@ -111,7 +111,7 @@ def test_other_technicians_visit_page_is_404(client, login, dispatcher, technici
 
 
 def test_demo_technician_has_a_day_in_several_states(runner, client, login):
-    from dispatch.models import User
+    from dispatch.core.models import User
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     db.session.expire_all()
@@ -132,8 +132,8 @@ def test_visit_page_links_to_its_slip(client, login, technician, dispatcher):
     from datetime import timedelta
 
     from dispatch import scheduling
-    from dispatch.extensions import db
-    from dispatch.timeutil import utcnow
+    from dispatch.core.extensions import db
+    from dispatch.core.timeutil import utcnow
     from tests.factories import make_call
 
     call = make_call(dispatcher)

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch import services
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, Contract, Customer, Equipment, RepairCall, Site, User
-from dispatch.timeutil import local_today
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent, User
+from dispatch.core.timeutil import local_today
+from dispatch.models import Contract, Customer, Equipment, RepairCall, Site
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 UNICODE_NAMES = ["上海测试设备有限公司", "Café Zürich 🛠️🔥", "شركة الخليج للتبريد", "Ελληνική Ψύξη", "👩‍🔧"]
@@ -138,7 +139,7 @@ def test_phone_is_masked_for_finance_and_full_for_the_desk(app, world, dispatche
         with app.test_request_context("/api/v1/customers"):
             login_user(user)
             assert customer_json(world["customer"])["phone"] == shown
-    from dispatch.security import mask_phone
+    from dispatch.core.security import mask_phone
 
     assert mask_phone("021-5830 1234", finance) == "021-**** 1234"
     assert mask_phone("12345", finance) == "*****"

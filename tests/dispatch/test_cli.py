@@ -6,8 +6,9 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from dispatch.extensions import db
-from dispatch.models import AuditEvent, Contract, Customer, RepairCall, User
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent, User
+from dispatch.models import Contract, Customer, RepairCall
 
 
 def test_users_create_and_duplicate(runner, client):

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from dispatch import services
-from dispatch.errors import Invalid
-from dispatch.extensions import db
-from dispatch.timeutil import utcnow
+from dispatch.core.errors import Invalid
+from dispatch.core.extensions import db
+from dispatch.core.timeutil import utcnow
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 CALL_DAY = date(2026, 6, 10)  # a Wednesday

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from dispatch.models import Role
+from dispatch.core.models import Role
 from tests.conftest import _empty_tables
 from tests.factories import make_user
 
@@ -67,8 +67,8 @@ def _isolation(app: Any) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def people(app: Any) -> Iterator[dict[str, Any]]:
-    from dispatch.auth import issue_token
-    from dispatch.extensions import db
+    from dispatch.core.auth import issue_token
+    from dispatch.core.extensions import db
 
     with app.app_context():
         _empty_tables()

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from dispatch.extensions import db
-from dispatch.models import AuditEvent
-from dispatch.timeutil import local_today
+from dispatch.core.extensions import db
+from dispatch.core.models import AuditEvent
+from dispatch.core.timeutil import local_today
 from technicians.models import AdminWork
 from tests.factories import make_user
 

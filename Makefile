@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app dispatch
 SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench system-deps venv db demo lint clean
+.PHONY: run test bench system-deps venv db demo lint clean messages translations
 
 ## system packages: the browser for tests, Pango for WeasyPrint, fonts for Latin and Chinese text
 system-deps:
@@ -26,37 +26,56 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-db: venv
+## translations: the .po catalogues are under version control; the compiled .mo files are not
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+translations: venv $(CATALOGUES:.po=.mo)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -q -f -d translations -l $* -i $< -o $@
+
+## messages: extract every marked string, update both catalogues (English msgstr = msgid), then translate
+## the new zh_CN entries by hand (see README, "Adding and translating a string")
+messages: venv
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -k N_ -k print_label --no-location --sort-output \
+	  -o translations/messages.pot .
+	$(BIN)/python -m dispatch.core.catalogues update translations
+
+db: venv translations
 	$(FLASK) db upgrade
 
 demo: db
 	$(FLASK) seed-demo
 
-run: system-deps demo
+run: system-deps translations demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: venv
 	$(BIN)/ruff check dispatch technicians billing tests bench
-	$(BIN)/mypy dispatch/models.py dispatch/core/models.py dispatch/services.py technicians billing
+	$(BIN)/mypy dispatch/models.py dispatch/core/models.py dispatch/services technicians billing
 
-test: system-deps lint
+test: system-deps translations lint
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \
 	  pg=1; else pg=0; fi; \
 	if [ $$pg = 0 ] && [ "$${REQUIRE_POSTGRES:-0}" = 1 ]; then \
 	  echo "!! REQUIRE_POSTGRES=1 but no PostgreSQL answers on 127.0.0.1:5432: failing."; exit 1; fi; \
-	echo ">> test suite on SQLite"; \
-	DISPATCH_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider || exit $$?; \
+	logs=$$(mktemp -d); \
+	echo ">> test suite on SQLite$$( [ $$pg = 1 ] && echo ' and, at the same time, on PostgreSQL')"; \
+	DISPATCH_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider > $$logs/sqlite.log 2>&1 & sqlite_pid=$$!; \
 	if [ $$pg = 1 ]; then \
-	  echo ">> test suite on PostgreSQL"; \
-	  DISPATCH_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider || exit $$?; \
-	else \
+	  DISPATCH_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider > $$logs/postgresql.log 2>&1 & pg_pid=$$!; fi; \
+	wait $$sqlite_pid; sqlite_rc=$$?; \
+	echo ">> SQLite:"; cat $$logs/sqlite.log; \
+	pg_rc=0; if [ $$pg = 1 ]; then wait $$pg_pid; pg_rc=$$?; echo ">> PostgreSQL:"; cat $$logs/postgresql.log; fi; \
+	rm -rf $$logs; \
+	if [ $$pg = 0 ]; then \
 	  echo ""; echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!! NO POSTGRESQL on 127.0.0.1:5432: the suite ran on SQLITE ONLY.   !!"; \
 	  echo "!! Set REQUIRE_POSTGRES=1 to make this a failure (as .ci/run does). !!"; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
-	fi
+	fi; \
+	[ $$sqlite_rc = 0 ] && [ $$pg_rc = 0 ]
 
-bench: system-deps venv
+bench: system-deps venv translations
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	@for b in bench/bench_*.py; do echo ">> $$b"; $(BIN)/python $$b || exit $$?; done
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from geopy.distance import geodesic  # noqa: E402
 
-from dispatch.scheduling import Job, Stop, TechnicianPlan, TravelModel, suggest  # noqa: E402
+from dispatch.scheduling.ranking import Job, Stop, TechnicianPlan, TravelModel, suggest  # noqa: E402
 
 SKILLS = ["hvac", "electrical", "plumbing", "refrigeration"]
 CENTRE = (31.2304, 121.4737)
@@ -70,39 +70,41 @@ def scratch_app(tmp: str, name: str) -> Any:
 
 def fill(app: Any, n_techs: int, n_visits: int, n_calls: int, seed: int) -> tuple[str, list[int]]:
     """Technicians working every day 07:00-21:00, visits spread over the next three days, open calls."""
-    from dispatch import services
     from dispatch.core.auth import issue_token
     from dispatch.core.extensions import db
     from dispatch.core.timeutil import utcnow
     from dispatch.models import RepairCall, Visit
+    from dispatch.services.calls import create_call
+    from dispatch.services.customers import add_site, create_customer
+    from dispatch.services.users import create_user
 
     rng = random.Random(seed)
     with app.app_context():
         hours = [(d, time(7), time(21)) for d in range(7)]
-        desk = services.create_user(None, username="desk", password="bench-password", name="Desk", role="dispatcher",
-                                    password_method="pbkdf2:sha256:1")
+        desk = create_user(None, username="desk", password="bench-password", name="Desk", role="dispatcher",
+                           password_method="pbkdf2:sha256:1")
         techs = []
         for i in range(n_techs):
             lat, lon = point_near(rng, 30)
-            techs.append(services.create_user(
+            techs.append(create_user(
                 desk, username=f"t{i}", password="bench-password", name=f"Tech {i}", role="technician",
                 skills=rng.sample(SKILLS, k=2), base_latitude=lat, base_longitude=lon, working_hours=hours,
                 password_method="pbkdf2:sha256:1"))
-        customer = services.create_customer(desk, name="Bench Customer", phone="13800000000")
+        customer = create_customer(desk, name="Bench Customer", phone="13800000000")
         sites = []
         for _ in range(40):
             lat, lon = point_near(rng, 40)
-            sites.append(services.add_site(desk, customer, address="bench site", latitude=lat, longitude=lon))
+            sites.append(add_site(desk, customer, address="bench site", latitude=lat, longitude=lon))
         db.session.flush()
-        calls = [services.create_call(desk, customer=customer, site=rng.choice(sites), equipment=None,
-                                      channel="phone", problem_type="bench", priority=rng.choice(
-                                          ["urgent", "high", "normal", "normal", "low"]),
-                                      description="bench", required_skill=rng.choice(SKILLS))
+        calls = [create_call(desk, customer=customer, site=rng.choice(sites), equipment=None,
+                             channel="phone", problem_type="bench", priority=rng.choice(
+                                 ["urgent", "high", "normal", "normal", "low"]),
+                             description="bench", required_skill=rng.choice(SKILLS))
                  for _ in range(max(n_calls, 1))]
         db.session.flush()
-        holders = [services.create_call(desk, customer=customer, site=rng.choice(sites), equipment=None,
-                                        channel="phone", problem_type="booked", priority="normal",
-                                        description="bench", required_skill=None) for _ in range(20)]
+        holders = [create_call(desk, customer=customer, site=rng.choice(sites), equipment=None,
+                               channel="phone", problem_type="booked", priority="normal",
+                               description="bench", required_skill=None) for _ in range(20)]
         for c in holders:
             c.status = "booked"
         db.session.flush()
@@ -218,7 +220,7 @@ def greedy(day: dict[str, Any], model: TravelModel) -> dict[str, Any]:
 
 
 def check_plans(plans: list[TechnicianPlan], day: dict[str, Any], model: TravelModel) -> bool:
-    from dispatch.scheduling import working_spans
+    from dispatch.scheduling.calendars import working_spans
 
     for p in plans:
         visits = sorted(p.visits, key=lambda v: v.start)
@@ -322,7 +324,7 @@ def quality(seconds: int) -> None:
     days_dir = bench_days_dir()
     files = sorted(days_dir.glob("day-*.json"), key=lambda p: [int(x) for x in p.stem[4:].split("x")])
     print(f"== Booking quality: the days in {days_dir} ==")
-    print("ours = calls booked one by one in arrival order with the top suggestion (dispatch.scheduling.suggest);")
+    print("ours = calls booked one by one in arrival order with the top suggestion (dispatch.scheduling.ranking.suggest);")
     print(f"solver = OR-Tools routing with time windows on the whole day ({seconds} s guided local search).")
     head = (f"{'day':<14} {'km ours':>9} {'km solver':>10} {'ratio':>6} {'in window ours':>15} "
             f"{'solver':>7} {'diff pts':>8} {'feasible ours':>14} {'solver':>7}")

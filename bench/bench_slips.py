@@ -25,8 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dispatch import create_app, documents  # noqa: E402
-from dispatch.documents import Company, SlipData  # noqa: E402
+from dispatch import create_app  # noqa: E402
+from dispatch.core import pdf  # noqa: E402
+from dispatch.slips.data import Company, SlipData  # noqa: E402
+from dispatch.slips.documents import render_slip, render_slips  # noqa: E402
 
 SLIP_TARGET_MS = 100.0
 BATCH_TARGET_S = 3.0
@@ -81,8 +83,8 @@ def main() -> None:
                       "PUBLIC_BASE_URL": "https://service.example.cn"})
     with app.app_context(), app.test_request_context():
         t0 = time.perf_counter()
-        weasyprint = documents._weasyprint()
-        font_config = documents.font_config()
+        weasyprint = pdf._weasyprint()
+        font_config = pdf.font_config()
         import_s = time.perf_counter() - t0
 
         def minimal() -> bytes:
@@ -91,12 +93,12 @@ def main() -> None:
         slip = sample_slip()
         batch = [sample_slip(i) for i in range(1, 51)]
         first = time.perf_counter()
-        documents.render_slip(slip)
+        render_slip(slip)
         first_s = time.perf_counter() - first
 
         min_wall, min_cpu = timed(minimal, args.runs)
-        slip_wall, slip_cpu = timed(lambda: documents.render_slip(slip), args.runs)
-        batch_wall, batch_cpu = timed(lambda: documents.render_slips(batch), args.batch_runs)
+        slip_wall, slip_cpu = timed(lambda: render_slip(slip), args.runs)
+        batch_wall, batch_cpu = timed(lambda: render_slips(batch), args.batch_runs)
 
         print(f"weasyprint import + font set-up (once per process): {import_s * 1000:.0f} ms; "
               f"first slip: {first_s * 1000:.0f} ms")
@@ -116,12 +118,12 @@ def main() -> None:
         # Where a slip's time goes: HTML parse + style + layout, then drawing + fonts + PDF.
         from flask import render_template
 
-        html = render_template("pdf/slip.html", items=[slip], title="Dispatch slip", qr_svg=documents.qr_svg)
-        fetcher = documents.static_fetcher(app.static_folder or "")
-        sheet = documents._stylesheet(app.static_folder or "", "css/print.css", fetcher)
+        html = render_template("pdf/slip.html", items=[slip], title="Dispatch slip", qr_svg=pdf.qr_svg)
+        fetcher = pdf.static_fetcher(app.static_folder or "")
+        sheet = pdf._stylesheet(app.static_folder or "", "css/print.css", fetcher)
 
         def layout() -> object:
-            return weasyprint.HTML(string=html, base_url=documents.DOCUMENT_ORIGIN + "/",
+            return weasyprint.HTML(string=html, base_url=pdf.DOCUMENT_ORIGIN + "/",
                                    url_fetcher=fetcher).render(stylesheets=[sheet], font_config=font_config)
 
         laid_out = layout()
@@ -132,11 +134,11 @@ def main() -> None:
 
         # Memory: RSS after a warm-up, then after N more renders (each a different slip, as in real use).
         for i in range(20):
-            documents.render_slip(replace(slip, slip_number=f"VS-2026-{i:06d}"))
+            render_slip(replace(slip, slip_number=f"VS-2026-{i:06d}"))
         gc.collect()
         before = rss_mb()
         for i in range(args.renders):
-            documents.render_slip(replace(slip, slip_number=f"VS-2027-{i:06d}", print_count=i % 3 + 1))
+            render_slip(replace(slip, slip_number=f"VS-2027-{i:06d}", print_count=i % 3 + 1))
         gc.collect()
         after = rss_mb()
         growth = (after - before) / before * 100

@@ -7,21 +7,22 @@ from typing import Any
 from flask import Blueprint, request
 from flask_login import current_user
 
-from dispatch.api import get_call_or_404
 from dispatch.core.apiutil import api_view, body, paginate
-from dispatch.core.errors import Invalid, NotFound
-from dispatch.core.extensions import db
+from dispatch.core.errors import Invalid
 from dispatch.core.models import Role
-from dispatch.core.openapi import EXTRA_BODIES, SCHEMAS
 from dispatch.core.security import ALL_ROLES, DESK, FINANCE, allow
+from dispatch.services.calls import get_call_or_404
 
-from . import services
-from .models import Part, Payment
+from . import schemas
+from .models import Payment
+from .services import charges, payments
+from .services import parts as catalogue
+from .services import prices as price_list
 
 bp = Blueprint("billing_api", __name__, url_prefix="/api/v1")
 
 MONEY = {"type": ["string", "number"], "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["80.00"]}
-SCHEMAS.update({
+OPENAPI: dict[str, Any] = {"schemas": {
     "Prices": {"type": "object", "required": ["call_out_fee", "labor_rate_per_hour", "tax_rate"], "properties": {
         "call_out_fee": MONEY, "labor_rate_per_hour": MONEY,
         "tax_rate": {"type": ["string", "number"], "minimum": 0, "maximum": 1, "examples": ["0.13"]},
@@ -46,25 +47,17 @@ SCHEMAS.update({
         "subtotal": {"type": "string"}, "tax": {"type": "string"}, "total_due": {"type": "string"},
         "currency": {"type": "string"}, "explanation": {"type": "string"}, "paid": {"type": "string"},
         "balance": {"type": "string"}}},
-})
-EXTRA_BODIES.update({
+}, "bodies": {
     "billing_api.get_prices": (None, "Prices"),
     "billing_api.put_prices": ("Prices", "Prices"),
     "billing_api.create_part": ("PartIn", "Part"),
     "billing_api.update_part": ("PartChange", "Part"),
     "billing_api.call_charges": (None, "Charges"),
-})
+}}
 
 READ_PRICES = ALL_ROLES  # technicians show the customer what is owed
 READ_CHARGES = DESK | FINANCE | {Role.TECHNICIAN}
 READ_PAYMENTS = FINANCE | {Role.MANAGER}
-
-
-def _part_or_404(part_id: int) -> Part:
-    part = db.session.get(Part, part_id)
-    if part is None:
-        raise NotFound(f"There is no part {part_id}.")
-    return part
 
 
 @bp.get("/prices")
@@ -72,7 +65,7 @@ def _part_or_404(part_id: int) -> Part:
 @api_view
 def get_prices() -> Any:
     """The current price list: call-out fee, hourly labor rate, tax rate, currency."""
-    return services.prices_json(services.current_prices())
+    return schemas.prices_json(price_list.current_prices())
 
 
 @bp.put("/prices")
@@ -81,10 +74,10 @@ def get_prices() -> Any:
 def put_prices() -> Any:
     """Set a new price list (the previous one is kept as history)."""
     data = body()
-    prices = services.set_prices(current_user, call_out_fee=data.get("call_out_fee"),
-                                 labor_rate_per_hour=data.get("labor_rate_per_hour"),
-                                 tax_rate=data.get("tax_rate"), currency=data.get("currency"))
-    return services.prices_json(prices)
+    prices = price_list.set_prices(current_user, call_out_fee=data.get("call_out_fee"),
+                                   labor_rate_per_hour=data.get("labor_rate_per_hour"),
+                                   tax_rate=data.get("tax_rate"), currency=data.get("currency"))
+    return schemas.prices_json(prices)
 
 
 @bp.get("/parts")
@@ -96,8 +89,8 @@ def list_parts() -> Any:
     if not raw.isdigit() or not 1 <= int(raw) <= 200:
         raise Invalid("limit must be a whole number from 1 to 200.", fields={"limit": "1 to 200"})
     archived = request.args.get("archived") in ("1", "true") and current_user.role in FINANCE | {Role.MANAGER}
-    parts = services.search_parts(request.args.get("q"), int(raw), include_archived=archived)
-    return {"items": [services.part_json(p) for p in parts]}
+    parts = catalogue.search_parts(request.args.get("q"), int(raw), include_archived=archived)
+    return {"items": [schemas.part_json(p) for p in parts]}
 
 
 @bp.post("/parts")
@@ -106,17 +99,17 @@ def list_parts() -> Any:
 def create_part() -> Any:
     """Add a part to the catalogue (a duplicate sku is 409)."""
     data = body()
-    part = services.create_part(current_user, sku=data.get("sku"), name=data.get("name"),
-                                unit_price=data.get("unit_price"), unit_cost=data.get("unit_cost"),
-                                unit=data.get("unit"))
-    return services.part_json(part), 201
+    part = catalogue.create_part(current_user, sku=data.get("sku"), name=data.get("name"),
+                                 unit_price=data.get("unit_price"), unit_cost=data.get("unit_cost"),
+                                 unit=data.get("unit"))
+    return schemas.part_json(part), 201
 
 
 @bp.get("/parts/<int:part_id>")
 @allow(ALL_ROLES)
 @api_view
 def get_part(part_id: int) -> Any:
-    return services.part_json(_part_or_404(part_id))
+    return schemas.part_json(catalogue.get_part_or_404(part_id))
 
 
 @bp.patch("/parts/<int:part_id>")
@@ -124,15 +117,15 @@ def get_part(part_id: int) -> Any:
 @api_view
 def update_part(part_id: int) -> Any:
     """Change a part's name, unit, price or cost; recorded charges keep their old prices."""
-    part = _part_or_404(part_id)
+    part = catalogue.get_part_or_404(part_id)
     data = body()
     unknown = set(data) - {"name", "unit", "unit_price", "unit_cost"}
     if unknown:
         raise Invalid("Only name, unit, unit_price and unit_cost can change.",
                       fields={k: "cannot be changed" for k in sorted(unknown)})
-    part = services.update_part(current_user, part, name=data.get("name"), unit_price=data.get("unit_price"),
-                                unit_cost=data.get("unit_cost", part.unit_cost), unit=data.get("unit"))
-    return services.part_json(part)
+    part = catalogue.update_part(current_user, part, name=data.get("name"), unit_price=data.get("unit_price"),
+                                 unit_cost=data.get("unit_cost", part.unit_cost), unit=data.get("unit"))
+    return schemas.part_json(part)
 
 
 @bp.post("/parts/<int:part_id>/archive")
@@ -140,7 +133,7 @@ def update_part(part_id: int) -> Any:
 @api_view
 def archive_part(part_id: int) -> Any:
     """Take a part out of the catalogue (old charge lines keep it)."""
-    return services.part_json(services.archive_part(current_user, _part_or_404(part_id)))
+    return schemas.part_json(catalogue.archive_part(current_user, catalogue.get_part_or_404(part_id)))
 
 
 @bp.get("/calls/<int:call_id>/charges")
@@ -149,7 +142,7 @@ def archive_part(part_id: int) -> Any:
 def call_charges(call_id: int) -> Any:
     """What a call costs: the lines, what covers each, tax, total due, paid and balance."""
     call = get_call_or_404(call_id, current_user)
-    return services.charges_for_call(call).as_json()
+    return schemas.charge_sheet_json(charges.charges_for_call(call))
 
 
 @bp.get("/payments")
@@ -161,7 +154,7 @@ def list_payments() -> Any:
     if flag not in (None, "", "true", "false"):
         raise Invalid("reconciled is true or false.", fields={"reconciled": "true or false"})
     reconciled = None if not flag else flag == "true"
-    return paginate(services.payments_query(reconciled=reconciled), Payment.id, services.payment_json)
+    return paginate(payments.payments_query(reconciled=reconciled), Payment.id, schemas.payment_json)
 
 
 @bp.post("/payments/<int:payment_id>/reconcile")
@@ -169,7 +162,5 @@ def list_payments() -> Any:
 @api_view
 def reconcile_payment(payment_id: int) -> Any:
     """Mark an on-site payment as matched against the till or the bank."""
-    payment = db.session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound(f"There is no payment {payment_id}.")
-    return services.payment_json(services.reconcile_payment(current_user, payment))
+    payment = payments.get_payment_or_404(payment_id)
+    return schemas.payment_json(payments.reconcile_payment(current_user, payment))

@@ -10,7 +10,9 @@ from dispatch.core.extensions import db
 from dispatch.core.models import Role, User
 from dispatch.models import CallStatus, Category, RepairCall, Visit, VisitStatus
 
-from . import services
+from .services import charges, payments
+from .services import parts as catalogue
+from .services import prices as price_list
 
 PARTS = [
     # sku, name, unit, unit_price, unit_cost
@@ -40,10 +42,10 @@ def seed() -> None:
     finance = db.session.scalar(select(User).where(User.role == Role.FINANCE).order_by(User.id).limit(1))
     actor = finance or db.session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
     assert actor is not None
-    services.set_prices(actor, call_out_fee="80.00", labor_rate_per_hour="120.00", tax_rate="0.13",
-                        currency="CNY")
+    price_list.set_prices(actor, call_out_fee="80.00", labor_rate_per_hour="120.00", tax_rate="0.13",
+                          currency="CNY")
     for sku, name, unit, price, cost in PARTS:
-        services.create_part(actor, sku=sku, name=name, unit=unit, unit_price=price, unit_cost=cost)
+        catalogue.create_part(actor, sku=sku, name=name, unit=unit, unit_price=price, unit_cost=cost)
     finished = db.session.scalars(select(RepairCall).where(
         RepairCall.status.in_([CallStatus.COMPLETED, CallStatus.CLOSED, CallStatus.REOPENED]))
         .order_by(RepairCall.id))
@@ -53,9 +55,9 @@ def seed() -> None:
         if visit is None:
             continue
         minutes, parts = WORK.get(call.problem_type, (60, []))
-        services.record_work(visit.technician, call, visit, labor_minutes=minutes, parts=parts)
-        services.lock_call_charges(call, visit, visit.technician)
+        charges.record_work(visit.technician, call, visit, labor_minutes=minutes, parts=parts)
+        charges.lock_call_charges(call, visit, visit.technician)
         if call.category == Category.CHARGED:
-            sheet = services.charges_for_call(call)
-            services.record_onsite_payment(visit.technician, call, visit, amount=sheet.total_due, method="card")
+            sheet = charges.charges_for_call(call)
+            payments.record_onsite_payment(visit.technician, call, visit, amount=sheet.total_due, method="card")
     db.session.flush()

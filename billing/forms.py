@@ -3,11 +3,15 @@ give the same messages to the pages and the API."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import Field, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from dispatch.forms import blank_to_none, strip
+
+from .parsing import rate_from_percent
 
 
 class PricesForm(FlaskForm):
@@ -16,6 +20,15 @@ class PricesForm(FlaskForm):
                                       validators=[DataRequired(), Length(max=20)])
     tax_percent = StringField("Tax rate (%)", filters=[strip], validators=[DataRequired(), Length(max=20)])
     currency = StringField("Currency", filters=[strip], validators=[DataRequired(), Length(min=3, max=3)])
+
+    def validate_tax_percent(self, field: Field) -> None:
+        if rate_from_percent(field.data) is None:
+            raise ValidationError("a number like 13")
+
+    @property
+    def tax_rate(self) -> Decimal | None:
+        """The percent finance typed as the rate the price list keeps (13 -> 0.13)."""
+        return rate_from_percent(self.tax_percent.data)
 
 
 class PartForm(FlaskForm):

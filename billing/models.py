@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from dispatch.core.extensions import Base, db
+from dispatch.core.extensions import Model
 from dispatch.core.models import User, utcnow
 from dispatch.core.types import Money, UTCDateTime
 from dispatch.models import RepairCall, Visit
-
-if TYPE_CHECKING:
-    Model = Base
-else:
-    Model = db.Model
 
 
 class ChargeKind:

@@ -1,4 +1,8 @@
-"""User accounts, for the admin: list, create, edit, disable, reset a password."""
+"""User accounts, for the admin: list, create, edit, disable, reset a password.
+
+Each handler parses the form and calls one service; `page_view` commits. A DomainError goes back onto
+the form's fields (`form_errors`) with its own status (409 for a taken username, 422 otherwise).
+"""
 
 from __future__ import annotations
 
@@ -6,91 +10,59 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from . import services
-from .core.errors import DomainError
-from .core.extensions import db
-from .core.models import Role, User
+from .core.models import Role
+from .core.pages import FormMessages, form_errors, page_view
 from .core.security import allow
 from .forms import UserForm
+from .services import users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.get("/users")
+@bp.get("/users", endpoint="users")
 @allow(Role.ADMIN)
-def users() -> Any:
+def user_list() -> Any:
     role = request.args.get("role") or None
-    stmt = select(User).order_by(User.active.desc(), User.role, User.name)
-    if role:
-        stmt = stmt.where(User.role == role)
-    return render_template("dispatch/users.html", users=list(db.session.scalars(stmt)), role=role)
+    return render_template("dispatch/users.html", users=users.accounts(role), role=role)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @allow(Role.ADMIN)
+@page_view
 def new_user() -> Any:
     form = UserForm()
-    status = 200
+    messages = FormMessages()
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors.append("A new account needs a password (at least 8 characters).")
-            status = 422
-        else:
-            try:
-                user = services.create_user(current_user, username=form.username.data or "",
-                                            password=form.password.data, name=form.name.data or "",
-                                            role=form.role.data or "", phone=form.phone.data or None,
-                                            email=form.email.data or None)
-                if not form.active.data:
-                    services.update_user(current_user, user, active=False)
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                _form_errors(form, exc)
-                status = exc.status
-            else:
-                flash(f"Account {user.username} created.", "success")
-                return redirect(url_for("admin.users"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("dispatch/user_form.html", form=form, user=None), status
+        with form_errors(form) as messages:
+            user = users.create_user(current_user, username=form.username.data or "",
+                                     password=form.password.data or "", name=form.name.data or "",
+                                     role=form.role.data or "", phone=form.phone.data or None,
+                                     email=form.email.data or None, active=bool(form.active.data))
+            flash(f"Account {user.username} created.", "success")
+            return redirect(url_for("admin.users"))
+        status = messages.status
+    return render_template("dispatch/user_form.html", form=form, user=None, messages=messages), status
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @allow(Role.ADMIN)
+@page_view
 def edit_user(user_id: int) -> Any:
-    user = services.get_or_404(User, user_id, "user")
+    user = users.get_user_or_404(user_id)
     form = UserForm(obj=user)
     form.username.render_kw = {"readonly": True}
-    status = 200
+    messages = FormMessages()
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST":
         form.username.data = user.username  # usernames do not change: tokens and logs refer to them
     if form.validate_on_submit():
-        try:
-            services.update_user(current_user, user, name=form.name.data, role=form.role.data,
-                                 phone=form.phone.data or None, email=form.email.data or None,
-                                 active=bool(form.active.data), password=form.password.data or None)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _form_errors(form, exc)
-            status = exc.status
-        else:
+        with form_errors(form) as messages:
+            users.update_user(current_user, user, name=form.name.data, role=form.role.data,
+                              phone=form.phone.data or None, email=form.email.data or None,
+                              active=bool(form.active.data), password=form.password.data or None)
             flash(f"Account {user.username} saved.", "success")
             return redirect(url_for("admin.users"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("dispatch/user_form.html", form=form, user=user), status
-
-
-def _form_errors(form: Any, exc: DomainError) -> None:
-    placed = False
-    for name, message in exc.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-            placed = True
-    if not placed:
-        flash(exc.message, "error")
+        status = messages.status
+    return render_template("dispatch/user_form.html", form=form, user=user, messages=messages), status

@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     app.config.update(from_environment(app.instance_path, config))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", asset_dir("translations"))
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
@@ -50,16 +51,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from .core import i18n
     from .core.auth import load_user
     from .core.database import configure_engine, set_write_intent
     from .core.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    i18n.init_app(app)
     migrate.init_app(app, db, directory=asset_dir("migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message = i18n._l("Please log in to see this page.")
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
     with app.app_context():
@@ -93,15 +96,26 @@ def register_blueprints(app: Flask) -> None:
     import technicians.pwa
     import technicians.views
 
-    from . import admin, board, slips, views, visits_api
-    from . import api as desk_api
-    from .core import login
+    # The desk's pages ("desk") and its API ("api") are one blueprint each whose routes live in a module
+    # per noun: importing those modules here, by name, attaches their routes before registration.
+    from . import admin, board, visits_api
+    from .api import blueprint as desk_api
+    from .api import calls as _api_calls  # noqa: F401
+    from .api import customers as _api_customers  # noqa: F401
+    from .api import users as _api_users  # noqa: F401
+    from .core import account, i18n_views, login
     from .core.apiutil import DatabaseIdConverter
     from .core.extensions import csrf
+    from .core.openapi import register_openapi
     from .core.security import protect
+    from .slips import api as slips_api
+    from .views import blueprint as desk_views
+    from .views import calls as _calls  # noqa: F401
+    from .views import customers as _customers  # noqa: F401
+    from .views import intake as _intake  # noqa: F401
 
     app.url_map.converters["int"] = DatabaseIdConverter  # before any rule: ids past the column's range 404
-    pages = [login.bp, views.bp, admin.bp, board.bp, slips.bp,
+    pages = [login.bp, account.bp, i18n_views.bp, desk_views.bp, admin.bp, board.bp, slips_api.bp,
              billing.views.bp,
              technicians.views.bp, technicians.pwa.bp]
     apis = [login.api_bp, desk_api.bp, visits_api.bp,
@@ -113,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
         # API writes are checked in apiutil.api_authenticate: tokens need no CSRF, cookies do.
         csrf.exempt(bp)
+    register_openapi(app, visits_api.OPENAPI, billing.api.OPENAPI, technicians.api.OPENAPI)
     protect(app)
 
 
@@ -120,7 +135,7 @@ def register_hooks(app: Flask) -> None:
     """What one package lends another, wired here instead of by importing a module."""
     from technicians.documents import voucher_for
 
-    from .documents import register_voucher_provider
+    from .slips.data import register_voucher_provider
 
     register_voucher_provider(app, voucher_for)
 
@@ -132,9 +147,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .core import ui
+    from .core import i18n, ui
+    from .core import models as core_models
 
     ui.init_app(app)
+    i18n.register_labels(app, core_models.LABELS)
 
 
 def register_commands(app: Flask) -> None:

@@ -21,12 +21,12 @@ users = AppGroup("users", help="Manage user accounts.")
 @click.option("--skills", default="", help="Comma-separated skills, for technicians.")
 def create_user_command(username: str, role: str, password: str, name: str | None, skills: str) -> None:
     """Create a user."""
-    from . import services
+    from .services.users import create_user
 
     with write_transaction():
         try:
-            user = services.create_user(None, username=username, password=password, name=name or username, role=role,
-                                        skills=[s.strip() for s in skills.split(",") if s.strip()])
+            user = create_user(None, username=username, password=password, name=name or username, role=role,
+                               skills=[s.strip() for s in skills.split(",") if s.strip()])
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -39,21 +39,18 @@ def create_user_command(username: str, role: str, password: str, name: str | Non
 @click.option("--password", required=True)
 def set_password_command(username: str, password: str) -> None:
     """Change a user's password (their sessions and tokens end)."""
-    from sqlalchemy import select
-
-    from .core.models import User
+    from .services.users import change_password, user_by_username
 
     with write_transaction():
-        user = db.session.scalar(select(User).where(User.username == username))
+        user = user_by_username(username)
         if user is None:
             raise click.ClickException(f"No user {username}.")
-        if len(password) < 8:
-            raise click.ClickException("The password must have at least 8 characters.")
-        user.set_password(password)
-        from .core import audit
-
-        audit.record(None, user, "user.password_changed", after={"auth_version": user.auth_version})
-        db.session.commit()
+        try:
+            change_password(None, user, password)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from None
     click.echo(f"Password changed for {username}.")
 
 

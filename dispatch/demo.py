@@ -11,11 +11,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import scheduling, services
 from .core.extensions import db
 from .core.models import User
 from .core.timeutil import local_tz, utcnow
 from .models import CallStatus, VisitStatus
+from .scheduling import booking, plans
+from .services.calls import add_note, create_call, record_feedback, set_call_status
+from .services.customers import add_equipment, add_site, create_contract, create_customer
+from .services.users import create_user
 
 DEMO_PASSWORDS = {
     "admin": "admin-demo", "manager": "manager-demo", "dispatcher": "dispatcher-demo",
@@ -44,55 +47,55 @@ CUSTOMERS = [
 def seed() -> bool:
     if db.session.scalar(select(User.id).where(User.username == "admin")) is not None:
         return False
-    admin = services.create_user(None, username="admin", password=DEMO_PASSWORDS["admin"], name="Admin 管理员",
-                                 role="admin")
-    manager = services.create_user(admin, username="manager", password=DEMO_PASSWORDS["manager"],
-                                   name="Huang Li 黄丽 (manager)", role="manager")
-    desk = services.create_user(admin, username="dispatcher", password=DEMO_PASSWORDS["dispatcher"],
-                                name="Zhao Xin 赵欣 (dispatcher)", role="dispatcher")
-    services.create_user(admin, username="finance", password=DEMO_PASSWORDS["finance"], name="Qian Yu 钱宇 (finance)",
-                         role="finance")
-    techs = [services.create_user(admin, username=u, password=DEMO_PASSWORDS["technician"], name=n, role="technician",
-                                  skills=s, base_latitude=b[0], base_longitude=b[1], phone=p)
+    admin = create_user(None, username="admin", password=DEMO_PASSWORDS["admin"], name="Admin 管理员",
+                        role="admin")
+    manager = create_user(admin, username="manager", password=DEMO_PASSWORDS["manager"],
+                          name="Huang Li 黄丽 (manager)", role="manager")
+    desk = create_user(admin, username="dispatcher", password=DEMO_PASSWORDS["dispatcher"],
+                       name="Zhao Xin 赵欣 (dispatcher)", role="dispatcher")
+    create_user(admin, username="finance", password=DEMO_PASSWORDS["finance"], name="Qian Yu 钱宇 (finance)",
+                role="finance")
+    techs = [create_user(admin, username=u, password=DEMO_PASSWORDS["technician"], name=n, role="technician",
+                         skills=s, base_latitude=b[0], base_longitude=b[1], phone=p)
              for u, n, s, b, p in TECHNICIANS]
 
     today = datetime.now(local_tz()).date()
     customers, sites = [], []
     for name, phone, contact, addresses in CUSTOMERS:
-        c = services.create_customer(desk, name=name, phone=phone, contact_name=contact)
+        c = create_customer(desk, name=name, phone=phone, contact_name=contact)
         customers.append(c)
         for address, lat, lon in addresses:
-            sites.append(services.add_site(desk, c, address=address, latitude=lat, longitude=lon))
+            sites.append(add_site(desk, c, address=address, latitude=lat, longitude=lon))
     db.session.flush()
 
     eq = [
-        services.add_equipment(desk, customers[0], sites[0], model="Daikin VRV-X", serial_number="DK-2024-0001",
-                               warranty_until=today + timedelta(days=200)),
-        services.add_equipment(desk, customers[1], sites[1], model="Carrier 30XA", serial_number="CA-30XA-7781",
-                               warranty_until=today - timedelta(days=400)),
-        services.add_equipment(desk, customers[2], sites[2], model="Sirona Intego", serial_number="SI-55120",
-                               warranty_until=today - timedelta(days=30)),
-        services.add_equipment(desk, customers[3], sites[3], model="Bitzer 4FES", serial_number="BZ-4FES-0931",
-                               warranty_until=today - timedelta(days=900)),
-        services.add_equipment(desk, customers[4], sites[4], model="Haier Cold Room HCR-8", serial_number="HCR8-2210",
-                               warranty_until=today + timedelta(days=30)),
-        services.add_equipment(desk, customers[5], sites[5], model="Schneider Galaxy VS", serial_number="GVS-40-118",
-                               warranty_until=None),
+        add_equipment(desk, customers[0], sites[0], model="Daikin VRV-X", serial_number="DK-2024-0001",
+                      warranty_until=today + timedelta(days=200)),
+        add_equipment(desk, customers[1], sites[1], model="Carrier 30XA", serial_number="CA-30XA-7781",
+                      warranty_until=today - timedelta(days=400)),
+        add_equipment(desk, customers[2], sites[2], model="Sirona Intego", serial_number="SI-55120",
+                      warranty_until=today - timedelta(days=30)),
+        add_equipment(desk, customers[3], sites[3], model="Bitzer 4FES", serial_number="BZ-4FES-0931",
+                      warranty_until=today - timedelta(days=900)),
+        add_equipment(desk, customers[4], sites[4], model="Haier Cold Room HCR-8", serial_number="HCR8-2210",
+                      warranty_until=today + timedelta(days=30)),
+        add_equipment(desk, customers[5], sites[5], model="Schneider Galaxy VS", serial_number="GVS-40-118",
+                      warranty_until=None),
     ]
     db.session.flush()
-    services.create_contract(desk, customers[1], number="MC-0042", starts_on=today - timedelta(days=100),
-                             ends_on=today + timedelta(days=265), covers_parts=False)
-    services.create_contract(desk, customers[3], number="MC-0057", starts_on=today - timedelta(days=30),
-                             ends_on=today + timedelta(days=335), equipment_ids=[eq[3].id], covers_parts=True)
+    create_contract(desk, customers[1], number="MC-0042", starts_on=today - timedelta(days=100),
+                    ends_on=today + timedelta(days=265), covers_parts=False)
+    create_contract(desk, customers[3], number="MC-0057", starts_on=today - timedelta(days=30),
+                    ends_on=today + timedelta(days=335), equipment_ids=[eq[3].id], covers_parts=True)
 
     now = utcnow()
 
     def call(i: int, priority: str, problem: str, text: str, hours_ago: float, skill: str | None, equipment=True):
         c = customers[i]
-        return services.create_call(desk, customer=c, site=sites[i], equipment=eq[i] if equipment else None,
-                                    channel=["phone", "email", "web", "messaging", "walk_in"][i % 5],
-                                    problem_type=problem, priority=priority, description=text,
-                                    required_skill=skill, received_at=now - timedelta(hours=hours_ago))
+        return create_call(desk, customer=c, site=sites[i], equipment=eq[i] if equipment else None,
+                           channel=["phone", "email", "web", "messaging", "walk_in"][i % 5],
+                           problem_type=problem, priority=priority, description=text,
+                           required_skill=skill, received_at=now - timedelta(hours=hours_ago))
 
     # Waiting to be booked: the board's queue.
     call(0, "urgent", "not cooling", "机房空调不制冷，温度已到30度，影响服务器运行。", 1.5, "hvac")
@@ -103,18 +106,18 @@ def seed() -> bool:
 
     # On site right now (booked first, so the suggestions below plan around it).
     on_site = call(0, "high", "water leak", "Indoor unit drips water onto the server rack.", 4, "hvac")
-    v = scheduling.book_visit(manager, on_site, techs[0], now - timedelta(minutes=40), now + timedelta(minutes=50),
+    v = booking.book_visit(manager, on_site, techs[0], now - timedelta(minutes=40), now + timedelta(minutes=50),
                               override_reason="demo: visit in progress")
     v.status = VisitStatus.ON_SITE
-    services.set_call_status(techs[0], on_site, CallStatus.IN_PROGRESS)
+    set_call_status(techs[0], on_site, CallStatus.IN_PROGRESS)
 
     # Booked the way a dispatcher books: the top suggestion (inside working hours and the window).
     def book_top(c: Any) -> None:
-        result = scheduling.suggestions_for_call(c, limit=1)
+        result = plans.suggestions_for_call(c, limit=1)
         if result.items:
             top = result.items[0]
             actor = desk if top.within_deadline else manager
-            scheduling.book_visit(actor, c, db.session.get(User, top.technician_id), top.start, top.end,
+            booking.book_visit(actor, c, db.session.get(User, top.technician_id), top.start, top.end,
                                   override_reason=None if top.within_deadline else "demo: first free slot")
 
     book_top(call(1, "normal", "not heating", "Lobby AHU-2 delivers cold air, guests complain.", 6, "hvac"))
@@ -124,34 +127,34 @@ def seed() -> bool:
                   "electrical"))
 
     done = call(2, "normal", "calibration", "Annual calibration of the X-ray timer.", 30, "electrical")
-    v = scheduling.book_visit(manager, done, techs[1], now - timedelta(hours=26), now - timedelta(hours=25),
+    v = booking.book_visit(manager, done, techs[1], now - timedelta(hours=26), now - timedelta(hours=25),
                               override_reason="demo: past visit")
     v.status = VisitStatus.COMPLETED
-    services.set_call_status(techs[1], done, CallStatus.IN_PROGRESS)
-    services.set_call_status(techs[1], done, CallStatus.COMPLETED)
+    set_call_status(techs[1], done, CallStatus.IN_PROGRESS)
+    set_call_status(techs[1], done, CallStatus.COMPLETED)
 
     closed = call(1, "urgent", "no cooling", "Banquet hall chiller stopped during an event.", 50, "hvac")
-    v = scheduling.book_visit(manager, closed, techs[3], now - timedelta(hours=49), now - timedelta(hours=47),
+    v = booking.book_visit(manager, closed, techs[3], now - timedelta(hours=49), now - timedelta(hours=47),
                               override_reason="demo: past visit")
     v.status = VisitStatus.COMPLETED
-    services.set_call_status(techs[3], closed, CallStatus.IN_PROGRESS)
-    services.set_call_status(techs[3], closed, CallStatus.COMPLETED)
-    services.add_note(desk, closed, channel="phone", text="Customer confirms the chiller runs; very satisfied.")
-    services.record_feedback(desk, closed, rating=5, comment="Fast and tidy work.")
+    set_call_status(techs[3], closed, CallStatus.IN_PROGRESS)
+    set_call_status(techs[3], closed, CallStatus.COMPLETED)
+    add_note(desk, closed, channel="phone", text="Customer confirms the chiller runs; very satisfied.")
+    record_feedback(desk, closed, rating=5, comment="Fast and tidy work.")
 
     reopened = call(3, "normal", "defrost", "Evaporator ices up every night.", 72, "refrigeration")
-    v = scheduling.book_visit(manager, reopened, techs[2], now - timedelta(hours=70), now - timedelta(hours=69),
+    v = booking.book_visit(manager, reopened, techs[2], now - timedelta(hours=70), now - timedelta(hours=69),
                               override_reason="demo: past visit")
     v.status = VisitStatus.COMPLETED
-    services.set_call_status(techs[2], reopened, CallStatus.IN_PROGRESS)
-    services.set_call_status(techs[2], reopened, CallStatus.COMPLETED)
-    services.record_feedback(desk, reopened, rating=2, comment="Still icing up the next morning.")
+    set_call_status(techs[2], reopened, CallStatus.IN_PROGRESS)
+    set_call_status(techs[2], reopened, CallStatus.COMPLETED)
+    record_feedback(desk, reopened, rating=2, comment="Still icing up the next morning.")
 
     remote = call(4, "normal", "no power", "Cold room controller dead after a power cut.", 10, "electrical",
                   equipment=False)
-    services.add_note(desk, remote, channel="phone", text="Customer asked for a morning visit; site is 85 km away.",
-                      next_follow_up=now + timedelta(hours=20))
+    add_note(desk, remote, channel="phone", text="Customer asked for a morning visit; site is 85 km away.",
+             next_follow_up=now + timedelta(hours=20))
     cancelled = call(5, "low", "question", "Asked about extending the warranty: sales will call back.", 12, None)
-    services.set_call_status(desk, cancelled, CallStatus.CANCELLED, reason="not a repair: passed to sales")
+    set_call_status(desk, cancelled, CallStatus.CANCELLED, reason="not a repair: passed to sales")
     db.session.flush()
     return True

@@ -20,7 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice as Option
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .models import Category, Channel, Priority
@@ -161,16 +161,10 @@ class CallFilterForm(FlaskForm):
     overdue = BooleanField("Overdue only")
 
 
-
 # ----------------------------------------------------------------------------- user accounts (admin)
 
-from wtforms import SelectField  # noqa: E402
-from wtforms.fields.choices import SelectChoice  # noqa: E402
-from wtforms.validators import Email, Optional, Regexp  # noqa: E402
-
-ROLE_CHOICES = [SelectChoice("dispatcher", "Dispatcher"), SelectChoice("technician", "Technician"),
-                SelectChoice("manager", "Service manager"), SelectChoice("finance", "Finance"),
-                SelectChoice("admin", "Admin")]
+ROLE_CHOICES = options([("dispatcher", "Dispatcher"), ("technician", "Technician"), ("manager", "Service manager"),
+                        ("finance", "Finance"), ("admin", "Admin")])
 
 
 class UserForm(FlaskForm):

@@ -166,3 +166,22 @@ def distance_from_centre_km(latitude: float, longitude: float) -> float:
 
 def is_remote(distance_km: float) -> bool:
     return distance_km > current_app.config["REMOTE_RADIUS_KM"]
+
+
+def check_position(latitude: float | None, longitude: float | None,
+                   names: tuple[str, str] = ("latitude", "longitude")) -> bool:
+    """Coordinates given by a person: both or neither, and on the map. True when both are given."""
+    lat_name, lon_name = names
+    if (latitude is None) != (longitude is None):
+        raise Invalid(f"Give both {lat_name} and {lon_name}, or neither.",
+                      fields={lat_name if latitude is None else lon_name: "required with the other"})
+    if latitude is None or longitude is None:
+        return False
+    errors = {}
+    if not -90 <= latitude <= 90:
+        errors[lat_name] = "from -90 to 90"
+    if not -180 <= longitude <= 180:
+        errors[lon_name] = "from -180 to 180"
+    if errors:
+        raise Invalid("The position is off the map: latitude -90..90, longitude -180..180.", fields=errors)
+    return True

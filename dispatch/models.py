@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -23,14 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .core.extensions import Base, db
+from .core.extensions import Model, db
 from .core.models import Role, User, utcnow  # noqa: F401  (the domain's tables refer to them)
 from .core.types import UTCDateTime
-
-if TYPE_CHECKING:  # db.Model is made at run time; to the type checker it is our declarative base
-    Model = Base
-else:
-    Model = db.Model
 
 
 class Channel(enum.StrEnum):
@@ -296,6 +291,8 @@ class Visit(Model):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     override_reason: Mapped[str | None] = mapped_column(Text)
     print_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The technicians this visit was taken from (a reassignment), so the first one's phone can say so.
+    former_technician_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

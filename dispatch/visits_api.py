@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from . import scheduling
-from .api import get_call_or_404, user_json
 from .core.apiutil import api_view, body, optional_body, paginate
-from .core.errors import Invalid, NotFound
+from .core.errors import Invalid
 from .core.extensions import db
 from .core.models import Role, User
-from .core.openapi import EXTRA_BODIES, SCHEMAS
 from .core.security import DESK, MANAGERS, allow
-from .core.timeutil import iso, local_tz, parse_date
+from .core.timeutil import iso, parse_date
 from .core.validate import Fields, parse_hours
 from .models import TimeOff, Visit
+from .scheduling import booking, calendars, plans
+from .scheduling.ranking import Suggestion
+from .scheduling.visits import day_window, get_visit_or_404
+from .schemas import user_json
+from .services.calls import get_call_or_404
 
 bp = Blueprint("visits_api", __name__, url_prefix="/api/v1")
 
@@ -29,7 +31,7 @@ READ_VISITS = DESK | {Role.TECHNICIAN, Role.FINANCE}
 # ----------------------------------------------------------------------------- serializers
 
 
-def suggestion_json(s: scheduling.Suggestion) -> dict[str, Any]:
+def suggestion_json(s: Suggestion) -> dict[str, Any]:
     return {"technician_id": s.technician_id, "technician_name": s.technician_name, "start": iso(s.start),
             "end": iso(s.end), "travel_km": s.travel_km, "arrival": iso(s.arrival),
             "within_deadline": s.within_deadline, "slack_minutes": s.slack_minutes, "score": s.score,
@@ -89,8 +91,8 @@ def suggestions(call_id: int) -> Any:
     call = get_call_or_404(call_id, current_user)
     limit = _int_arg("limit", 5, 1, 50)
     minutes = _int_arg("duration", 0, 15, 720) if request.args.get("duration") else None
-    result = scheduling.suggestions_for_call(call, limit=limit,
-                                             duration=timedelta(minutes=minutes) if minutes else None)
+    result = plans.suggestions_for_call(call, limit=limit,
+                                        duration=timedelta(minutes=minutes) if minutes else None)
     return {"items": [suggestion_json(s) for s in result.items], "next": None, "call_id": call.id,
             "duration_minutes": int(result.duration.total_seconds() // 60),
             "booking_deadline": iso(call.booking_deadline), "nothing_fits": result.nothing_fits,
@@ -111,10 +113,9 @@ def book(call_id: int) -> Any:
     f.check("The visit cannot be booked.")
     technician = _technician(f.data.get("technician_id"))
     assert start is not None
-    if end is None:
-        end = start + (timedelta(minutes=minutes) if minutes else scheduling.default_duration(call))
-    visit = scheduling.book_visit(current_user, call, technician, start, end, override_reason=override,
-                                  check_availability=True)
+    end = plans.visit_end(call, start, end=end, minutes=minutes)
+    visit = booking.book_visit(current_user, call, technician, start, end, override_reason=override,
+                               check_availability=True)
     return visit_json(visit), 201
 
 
@@ -136,10 +137,8 @@ def list_visits() -> Any:
         stmt = stmt.where(Visit.status == request.args["status"])
     day_arg = request.args.get("date")
     if day_arg:
-        day = parse_date(day_arg, "date")
-        tz = local_tz()
-        lo = datetime.combine(day, time(0), tzinfo=tz)
-        stmt = stmt.where(Visit.start < lo + timedelta(days=1), Visit.end > lo).order_by(Visit.start)
+        lo, hi = day_window(parse_date(day_arg, "date"))
+        stmt = stmt.where(Visit.start < hi, Visit.end > lo).order_by(Visit.start)
         return {"items": [visit_json(v) for v in db.session.scalars(stmt.limit(500))], "next": None}
     return paginate(stmt, Visit.id, visit_json)
 
@@ -149,7 +148,7 @@ def list_visits() -> Any:
 @api_view
 def get_visit(visit_id: int) -> Any:
     """One visit (a technician: only their own, else 404)."""
-    return visit_json(scheduling.get_visit_or_404(visit_id, current_user))
+    return visit_json(get_visit_or_404(visit_id, current_user))
 
 
 @bp.patch("/visits/<int:visit_id>")
@@ -157,7 +156,7 @@ def get_visit(visit_id: int) -> Any:
 @api_view
 def reschedule(visit_id: int) -> Any:
     """Reschedule or reassign a visit (same overlap, window and working-hours rules)."""
-    visit = scheduling.get_visit_or_404(visit_id, current_user)
+    visit = get_visit_or_404(visit_id, current_user)
     f = Fields(body())
     start = f.datetime("start", required=False)
     end = f.datetime("end", required=False)
@@ -167,8 +166,8 @@ def reschedule(visit_id: int) -> Any:
     technician = _technician(f.data["technician_id"]) if f.data.get("technician_id") is not None else None
     if technician is None and start is None and end is None:
         raise Invalid("Send technician_id, start or end.", fields={"start": "nothing to change"})
-    scheduling.reschedule_visit(current_user, visit, technician=technician, start=start, end=end,
-                                override_reason=override, reason=reason, check_availability=True)
+    booking.reschedule_visit(current_user, visit, technician=technician, start=start, end=end,
+                             override_reason=override, reason=reason, check_availability=True)
     return visit_json(visit)
 
 
@@ -177,22 +176,15 @@ def reschedule(visit_id: int) -> Any:
 @api_view
 def cancel(visit_id: int) -> Any:
     """Cancel a visit with a reason; the call goes back to the queue when it has no other visit."""
-    visit = scheduling.get_visit_or_404(visit_id, current_user)
+    visit = get_visit_or_404(visit_id, current_user)
     f = Fields(body())
     reason = f.text("reason", max_length=1000)
     f.check("The visit cannot be cancelled.")
-    scheduling.cancel_visit(current_user, visit, reason or "")
+    booking.cancel_visit(current_user, visit, reason or "")
     return visit_json(visit), 200
 
 
 # ----------------------------------------------------------------------------- technicians' calendars
-
-
-def _get_technician_or_404(technician_id: int) -> User:
-    user = db.session.get(User, technician_id)
-    if user is None or user.role != Role.TECHNICIAN:
-        raise NotFound(f"There is no technician {technician_id}.")
-    return user
 
 
 @bp.patch("/technicians/<int:technician_id>")
@@ -200,7 +192,7 @@ def _get_technician_or_404(technician_id: int) -> User:
 @api_view
 def update_technician(technician_id: int) -> Any:
     """Change a technician's skills, base (coordinates) or weekly working hours."""
-    tech = _get_technician_or_404(technician_id)
+    tech = calendars.get_technician_or_404(technician_id)
     data = body()
     f = Fields(data)
     skills = f.text_list("skills") if "skills" in data else None
@@ -209,8 +201,8 @@ def update_technician(technician_id: int) -> Any:
     f.check("The technician cannot be saved.")
     hours = parse_hours(data["working_hours"]) if "working_hours" in data else None
     clear = "base_latitude" in data and data["base_latitude"] is None and data.get("base_longitude") is None
-    scheduling.update_technician(current_user, tech, skills=skills, base_latitude=lat, base_longitude=lon,
-                                 clear_base=clear, working_hours=hours)
+    calendars.update_technician(current_user, tech, skills=skills, base_latitude=lat, base_longitude=lon,
+                                clear_base=clear, working_hours=hours)
     return user_json(tech)
 
 
@@ -219,8 +211,8 @@ def update_technician(technician_id: int) -> Any:
 @api_view
 def list_time_off(technician_id: int) -> Any:
     """A technician's time off (not cancelled)."""
-    tech = _get_technician_or_404(technician_id)
-    return {"items": [time_off_json(t) for t in scheduling.time_off_of(tech)], "next": None}
+    tech = calendars.get_technician_or_404(technician_id)
+    return {"items": [time_off_json(t) for t in calendars.time_off_of(tech)], "next": None}
 
 
 @bp.post("/technicians/<int:technician_id>/time-off")
@@ -228,14 +220,14 @@ def list_time_off(technician_id: int) -> Any:
 @api_view
 def add_time_off(technician_id: int) -> Any:
     """Add time off; the answer lists the booked visits it collides with."""
-    tech = _get_technician_or_404(technician_id)
+    tech = calendars.get_technician_or_404(technician_id)
     f = Fields(body())
     starts = f.datetime("starts_at")
     ends = f.datetime("ends_at")
     reason = f.text("reason", required=False, max_length=200)
     f.check("The time off cannot be saved.")
     assert starts is not None and ends is not None
-    off, clashes = scheduling.add_time_off(current_user, tech, starts, ends, reason or "")
+    off, clashes = calendars.add_time_off(current_user, tech, starts, ends, reason or "")
     db.session.flush()
     return {**time_off_json(off), "clashing_visits": [visit_json(v) for v in clashes]}, 201
 
@@ -245,17 +237,15 @@ def add_time_off(technician_id: int) -> Any:
 @api_view
 def cancel_time_off(time_off_id: int) -> Any:
     """Cancel time off (kept, marked cancelled)."""
-    off = db.session.get(TimeOff, time_off_id)
-    if off is None:
-        raise NotFound(f"There is no time off {time_off_id}.")
+    off = calendars.get_time_off_or_404(time_off_id)
     f = Fields(optional_body())
     reason = f.text("reason", required=False, max_length=1000)
     f.check()
-    scheduling.cancel_time_off(current_user, off, reason)
+    calendars.cancel_time_off(current_user, off, reason)
     return time_off_json(off), 200
 
 
-SCHEMAS.update({
+OPENAPI: dict[str, Any] = {"schemas": {
     "VisitIn": {"type": "object", "required": ["technician_id", "start"], "properties": {
         "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"}, "duration_minutes": {"type": "integer"},
@@ -274,11 +264,10 @@ SCHEMAS.update({
     "TimeOffIn": {"type": "object", "required": ["starts_at", "ends_at"], "properties": {
         "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
         "reason": {"type": "string"}}},
-})
-EXTRA_BODIES.update({
+}, "bodies": {
     "visits_api.book": ("VisitIn", None),
     "visits_api.reschedule": ("VisitPatch", None),
     "visits_api.cancel": ("ReasonIn", None),
     "visits_api.update_technician": ("TechnicianPatch", None),
     "visits_api.add_time_off": ("TimeOffIn", None),
-})
+}}

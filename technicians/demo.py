@@ -10,15 +10,16 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from dispatch import scheduling
-from dispatch import services as desk
+from billing.services.parts import parse_part_lines
 from dispatch.core.extensions import db
 from dispatch.core.models import Role, User
 from dispatch.core.timeutil import local_today, local_tz, utcnow
 from dispatch.models import Customer, Visit, VisitStatus
+from dispatch.scheduling import booking
+from dispatch.services import calls as desk
 
-from . import services
 from .models import VisitEvent
+from .services import admin_work, payments, progress, signoff, work
 
 
 def _signature_png() -> str:
@@ -54,23 +55,23 @@ def seed() -> None:
 
     # Finished and signed this morning (or 3 hours ago, whichever is earlier): charged work, paid on site.
     start = min(morning, local_now - timedelta(hours=4)).replace(minute=0, second=0, microsecond=0)
-    while scheduling.overlapping_visit(tech.id, start, start + timedelta(hours=1, minutes=30)) is not None:
+    while booking.overlapping_visit(tech.id, start, start + timedelta(hours=1, minutes=30)) is not None:
         start -= timedelta(hours=1)  # the desk's demo may hold this hour (early in the morning it does)
     call = desk.create_call(manager, customer=customer, site=site, equipment=equipment, channel="phone",
                             problem_type="UPS fault", priority="high",
                             description="UPS beeps and shows fault F03 after the night's power dip.",
                             required_skill="electrical", received_at=start - timedelta(hours=2))
-    visit = scheduling.book_visit(manager, call, tech, start, start + timedelta(hours=1, minutes=30),
+    visit = booking.book_visit(manager, call, tech, start, start + timedelta(hours=1, minutes=30),
                                   override_reason="demo: this morning's visit")
-    services.on_my_way(tech, visit)
-    services.arrive(tech, visit)
-    services.complete(tech, visit, work_summary="Replaced two swollen batteries, reset fault F03, ran a "
-                                                "10-minute load test: holds 100 % load.",
-                      labor_minutes=70, parts=services.parse_parts([{"sku": "UPS-BAT-12V9", "quantity": 2}]),
-                      outcome="fixed")
+    progress.on_my_way(tech, visit)
+    progress.arrive(tech, visit)
+    work.complete(tech, visit, work_summary="Replaced two swollen batteries, reset fault F03, ran a "
+                                            "10-minute load test: holds 100 % load.",
+                  labor_minutes=70, parts=parse_part_lines([{"sku": "UPS-BAT-12V9", "quantity": 2}]),
+                  outcome="fixed")
     db.session.flush()
-    services.take_payment(tech, visit, amount="200.00", method="card")
-    services.sign(tech, visit, signer_name="Ms. Tang", image_png_base64=_signature_png())
+    payments.take_payment(tech, visit, amount="200.00", method="card")
+    signoff.sign(tech, visit, signer_name="Ms. Tang", image_png_base64=_signature_png())
     # The steps happened during the visit, not at seeding time.
     steps = {"on_my_way": start - timedelta(minutes=25), "arrived": start + timedelta(minutes=5),
              "completed": start + timedelta(minutes=80), "signed": start + timedelta(minutes=85)}
@@ -80,7 +81,7 @@ def seed() -> None:
     # Visits the desk's demo put on site directly: give them their arrival, for the labor clock.
     for on_site in db.session.scalars(select(Visit).where(Visit.technician_id == tech.id,
                                                           Visit.status == VisitStatus.ON_SITE)):
-        if services.event_time(on_site, "arrived") is None:
+        if progress.event_time(on_site, "arrived") is None:
             db.session.add(VisitEvent(visit=on_site, kind="arrived", at=on_site.start + timedelta(minutes=5),
                                       actor_id=tech.id))
 
@@ -89,13 +90,13 @@ def seed() -> None:
     later = desk.create_call(manager, customer=customer, site=site, equipment=equipment, channel="phone",
                              problem_type="inspection", priority="low",
                              description="Check the new batteries after a day of service.", received_at=now)
-    while scheduling.overlapping_visit(tech.id, tomorrow, tomorrow + timedelta(hours=1)) is not None:
+    while booking.overlapping_visit(tech.id, tomorrow, tomorrow + timedelta(hours=1)) is not None:
         tomorrow += timedelta(hours=1)  # the first free hour: the desk's demo may have booked the morning
-    scheduling.book_visit(manager, later, tech, tomorrow, tomorrow + timedelta(hours=1),
+    booking.book_visit(manager, later, tech, tomorrow, tomorrow + timedelta(hours=1),
                           override_reason="demo: planned follow-up check")
 
-    services.log_admin_work(tech, technician=None, day=local_today(), activity="tools", minutes=30,
+    admin_work.log_admin_work(tech, technician=None, day=local_today(), activity="tools", minutes=30,
                             notes="Calibrated the clamp meter.")
-    services.log_admin_work(tech, technician=None, day=local_today() - timedelta(days=1), activity="training",
+    admin_work.log_admin_work(tech, technician=None, day=local_today() - timedelta(days=1), activity="training",
                             minutes=90, notes="Refrigerant handling refresher.")
     db.session.flush()

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from dispatch.documents import Voucher, VoucherLine
 from dispatch.models import Visit
+from dispatch.slips.data import Voucher, VoucherLine
 
-from . import services
+from .services.signoff import signature
 
 
 def voucher_for(visit: Visit) -> Voucher | None:
     """The voucher of a signed visit; None before sign-off (the slip prints blank lines to sign on)."""
-    sig = services.signature(visit)
+    sig = signature(visit)
     if sig is None:
         return None
     content = json.loads(sig.signed_content)

@@ -3,6 +3,10 @@ offline outbox can turn any of these forms into the API call (parts rows: parts-
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,7 +24,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from .models import ACTIVITY_LABELS, OUTCOME_LABELS
+from billing.models import ChargeLine
+from billing.services.parts import format_quantity
+
+from .models import ACTIVITY_LABELS, OUTCOME_LABELS, WorkRecord
 
 PART_ROWS = 3
 
@@ -45,12 +52,28 @@ class CompleteForm(FlaskForm):
     outcome = RadioField("Outcome", choices=_options(OUTCOME_LABELS), default="fixed",
                          validators=[DataRequired()])
 
+    def show_record(self, record: WorkRecord, parts: Sequence[ChargeLine]) -> None:
+        """Fill the form with the work recorded so far (to correct it), one blank part row to spare."""
+        self.work_summary.data = record.work_summary
+        self.labor_minutes.data = record.labor_minutes
+        self.outcome.data = record.outcome
+        while len(self.parts.entries) < len(parts) + 1:
+            self.parts.append_entry()
+        for row, line in zip(self.parts.entries, parts, strict=False):
+            row.form.sku.data = line.sku
+            row.form.quantity.data = format_quantity(line.quantity)
+
+    def part_rows(self) -> list[dict[str, Any]]:
+        """The part rows as the API's part list, for the one parser of part lists."""
+        return [{"sku": row.form.sku.data, "quantity": row.form.quantity.data} for row in self.parts.entries]
+
 
 class PaymentForm(FlaskForm):
     amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
     method = RadioField("Method", choices=_options({"cash": "Cash", "card": "Card", "transfer": "Transfer"}),
                         default="cash", validators=[DataRequired()])
-    request_key = HiddenField()
+    # The form's idempotency key: a double tap or a re-sent form records one payment (see page_view).
+    request_key = HiddenField(default=lambda: uuid.uuid4().hex)
 
 
 class SignatureForm(FlaskForm):

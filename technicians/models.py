@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dispatch.core.extensions import Base, db
+from dispatch.core.extensions import Model
 from dispatch.core.models import User, utcnow
 from dispatch.core.types import UTCDateTime
 from dispatch.models import RepairCall, Visit
-
-if TYPE_CHECKING:
-    Model = Base
-else:
-    Model = db.Model
 
 
 class Outcome(enum.StrEnum):

@@ -1,11 +1,16 @@
-"""The test harness: a real database (SQLite file or PostgreSQL), migrated once per run by Alembic,
-emptied between tests; named personas; a live server for the browser tests.
+"""The test harness: a real database (SQLite file or PostgreSQL), migrated once per run by Alembic;
+named personas; a live server for the browser tests.
 
 DISPATCH_TEST_DB=sqlite (default) or postgresql picks the engine; `make test` runs both.
 
-Isolation is by emptying the tables after each test rather than a rolled-back outer transaction:
-the code under test commits for real (several tests race threads against the same rows), and
-emptying ~20 small tables costs a few milliseconds on either engine.
+Isolation: each test runs inside one outer transaction on one connection, rolled back at the end.
+Every session (the test's, and each request's own, as in production) joins it with
+`join_transaction_mode="create_savepoint"`, so the code under test commits and rolls back for real
+(a SAVEPOINT released or rolled back) and nothing survives the test. SQLite needs pysqlite's own
+transaction handling turned off for SAVEPOINT to work; dispatch/core/database.py already does that.
+Tests that race commits across threads or app instances (marked `concurrency`) and the browser
+tests (a live server in another thread) cannot share one connection: they commit for real and the
+tables are emptied after them.
 """
 
 from __future__ import annotations
@@ -14,12 +19,19 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from dispatch import create_app
 from dispatch.core.extensions import db
+from tests.factories import FAST_HASH
 
 ENGINE = os.environ.get("DISPATCH_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -47,6 +59,38 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class IsolatedClient(FlaskClient):
+    """The test client, each request in a fresh app context, as a real server runs it.
+
+    The test holds an app context of its own (for the factories and its own queries); without this the
+    request would reuse it, and with it the test's `g` and database session. The request gets its own
+    session, so the test's is made to agree with it: what the test made is sent to the database before
+    the request, and what the test holds is read afresh after it.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        test_session = db.session() if has_app_context() else None
+        if isinstance(test_session, _ConnectionSession):
+            # One connection, savepoints nested: the test's stays open around the request's, so a test
+            # object the request touches (a provider comparing ids) loads inside it, not around it.
+            test_session.flush()
+            test_session.connection()
+        elif test_session is not None:
+            # Real commits on other connections: hold no transaction (SQLite's write lock) meanwhile.
+            test_session.commit()
+        try:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+        finally:
+            if test_session is not None:
+                test_session.expire_all()
+
+    @contextmanager
+    def session_transaction(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        with self.application.app_context(), super().session_transaction(*args, **kwargs) as session:
+            yield session
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ["DISPATCH_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
@@ -57,14 +101,37 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "WTF_CSRF_ENABLED": False,
         "GEOCODER": "offline",
         "TIMEZONE": "Asia/Shanghai",
+        "DEFAULT_LOCALE": "en",  # the tests read English unless they ask for Chinese (Accept-Language)
     })
+    application.test_client_class = IsolatedClient
     from flask_migrate import upgrade
 
     with application.app_context():
         upgrade()  # the one way a schema is made, tests included
     yield application
     with application.app_context():
+        # Every test left the database as it found it: a row here escaped its rolled-back transaction.
+        left = {t.name: n for t in db.metadata.sorted_tables
+                if (n := db.session.scalar(select(func.count()).select_from(t)))}
+        db.session.remove()
         db.engine.dispose()
+    assert not left, f"rows outlived their test: {left}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Every password hashed in a test (personas, API and CLI-created users, password changes) uses one
+    PBKDF2 round: the production default (scrypt) costs ~0.1 s a hash, a tenth of the whole suite."""
+    from werkzeug import security
+
+    from dispatch.core import models
+
+    def cheap(password: str, method: str = FAST_HASH, salt_length: int = 16) -> str:
+        return security.generate_password_hash(password, method=method, salt_length=salt_length)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(models, "generate_password_hash", cheap)
+        yield
 
 
 def _empty_tables() -> None:
@@ -75,13 +142,44 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
+class _ConnectionSession(Session):
+    """Flask-SQLAlchemy's session picks an engine per bind key; in a rolled-back test every statement
+    goes to the one connection that holds the outer transaction."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return self.bind
+
+
+def racing(node: Any) -> bool:
+    """Tests whose commits must be real: threads or other app instances on their own connections."""
+    return any(node.get_closest_marker(name) for name in ("concurrency", "browser"))
+
+
 @pytest.fixture(autouse=True)
-def _isolation(app: Any) -> Iterator[None]:
+def _isolation(request: pytest.FixtureRequest, app: Any) -> Iterator[None]:
     with app.app_context():
-        yield
-        db.session.rollback()
-        db.session.remove()
-        _empty_tables()
+        if racing(request.node):
+            try:
+                yield
+            finally:
+                db.session.rollback()
+                db.session.remove()
+                _empty_tables()
+            return
+        connection = db.engine.connect()
+        outer = connection.begin()
+        real_session = db.session
+        db.session = scoped_session(
+            sessionmaker(class_=_ConnectionSession, db=db, bind=connection, query_cls=db.Query,
+                         join_transaction_mode="create_savepoint"),
+            scopefunc=real_session.registry.scopefunc)
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = real_session
+            outer.rollback()
+            connection.close()
 
 
 @pytest.fixture

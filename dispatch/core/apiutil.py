@@ -16,12 +16,13 @@ from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from .auth import user_for_token
 from .errors import BadRequest, DomainError, Invalid
 from .extensions import csrf, db
 from .models import IdempotentRequest
+from .requests import is_api_request
 from .validate import MAX_ID
 
-API_PREFIX = "/api/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -36,8 +37,6 @@ class DatabaseIdConverter(IntegerConverter):
         return number
 
 
-def is_api_request() -> bool:
-    return request.path.startswith(API_PREFIX)
 
 
 def json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
@@ -46,10 +45,14 @@ def json_error(status: int, code: str, message: str, fields: dict[str, str] | No
     return response
 
 
+def error_payload(exc: DomainError) -> dict[str, Any]:
+    """The error shape as a payload, for a handler that answers an error and still commits (a refused
+    login counts its failure)."""
+    return {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}
+
+
 def api_authenticate() -> Response | None:
     """Bearer token first; a browser session may use the API too, with its CSRF token on writes."""
-    from .auth import user_for_token
-
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -145,7 +148,7 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
         if replay_guard:
             if len(key) > 200:
                 return json_error(400, "bad_idempotency_key", "Idempotency-Key must be at most 200 characters.")
-            previous = _stored(key)
+            previous = stored_request(key)
             if previous is not None:
                 return _replay(previous, digest)
         try:
@@ -156,9 +159,7 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
                 return payload
             text = json.dumps(payload, ensure_ascii=False, default=str)
             if replay_guard:
-                db.session.add(IdempotentRequest(
-                    user_id=current_user.id, key=key, method=request.method, path=request.path,
-                    body_sha256=digest, status_code=status, response_body=text))
+                remember_request(key, digest, status, text)
             db.session.commit()
         except DomainError:
             db.session.rollback()
@@ -166,7 +167,7 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
         except IntegrityError:
             db.session.rollback()
             if replay_guard:
-                previous = _stored(key)
+                previous = stored_request(key)
                 if previous is not None:
                     return _replay(previous, digest)
             # A unique row written by a request that ran at the same moment (the services check first;
@@ -183,9 +184,16 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _stored(key: str) -> IdempotentRequest | None:
+def stored_request(key: str) -> IdempotentRequest | None:
+    """The first answer the signed-in user got for this key (the API's and the pages' writes share it)."""
     return db.session.scalar(select(IdempotentRequest).where(
         IdempotentRequest.user_id == current_user.id, IdempotentRequest.key == key))
+
+
+def remember_request(key: str, digest: str, status: int, text: str) -> None:
+    """Keep the answer to a write sent with a key, in the write's own transaction (so both or neither stay)."""
+    db.session.add(IdempotentRequest(user_id=current_user.id, key=key, method=request.method, path=request.path,
+                                     body_sha256=digest, status_code=status, response_body=text))
 
 
 def _replay(previous: IdempotentRequest, digest: str) -> Response:

@@ -13,7 +13,8 @@ _FLOATS = ("SERVICE_CENTER_LATITUDE", "SERVICE_CENTER_LONGITUDE", "REMOTE_RADIUS
 _INTS = ("REMOTE_BOOKING_HOURS", "BOOKING_HOURS", "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES",
          "LOGIN_WINDOW_MINUTES")
 _STRINGS = ("DATABASE_URL", "SECRET_KEY", "TIMEZONE", "GEOCODER", "GEOCODER_USER_AGENT", "GEOCODER_DOMAIN", "GEOCODER_COUNTRY",
-            "COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_PHONE", "COMPANY_LOGO", "PUBLIC_BASE_URL")
+            "COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_PHONE", "COMPANY_LOGO", "PUBLIC_BASE_URL",
+            "DEFAULT_LOCALE", "SLIP_LANGUAGES")
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -44,6 +45,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "COMPANY_PHONE": "021-5888 0000",
         "COMPANY_LOGO": None,
         "PUBLIC_BASE_URL": None,
+        # The language when neither the user's setting nor the browser says (zh_CN or en).
+        "DEFAULT_LOCALE": "zh_CN",
+        # Printed documents: the printing user's language, then a small second line in each other one
+        # listed here (e.g. "zh_CN,en": a Chinese customer and an English-writing company both read it).
+        "SLIP_LANGUAGES": "zh_CN,en",
         "TESTING": False,
         "ENV": "development",
     }
@@ -86,6 +92,8 @@ def from_environment(instance_path: str, overrides: dict[str, Any] | None = None
     if cfg["ENV"] == "production":
         cfg["SESSION_COOKIE_SECURE"] = True
     cfg["JSON_SORT_KEYS"] = False
+    if cfg["DEFAULT_LOCALE"] not in ("zh_CN", "en"):
+        raise RuntimeError("DEFAULT_LOCALE must be zh_CN or en.")
     return cfg
 
 

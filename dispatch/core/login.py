@@ -11,10 +11,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .apiutil import api_view, body
+from .apiutil import api_view, body, error_payload
 from .auth import authenticate, issue_token
 from .errors import DomainError, Invalid, TooManyRequests
-from .extensions import db
+from .i18n import _, _l
+from .pages import page_view
 from .security import ALL_ROLES, allow, public
 from .timeutil import iso
 
@@ -23,9 +24,9 @@ api_bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    remember = BooleanField("Keep me logged in on this device")
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me logged in on this device"))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -54,23 +55,23 @@ def home_for(user: Any) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@page_view
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or home_for(current_user))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        # A refused login is answered, not raised: the failure it counts must be committed by the edge.
         try:
             user = authenticate(form.username.data or "", form.password.data or "", request.remote_addr)
         except TooManyRequests as exc:
-            db.session.commit()
             form.password.errors.append(exc.message)
             return render_template("auth/login.html", form=form), 429
-        db.session.commit()
         if user is not None:
             login_user(user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next")) or home_for(user))
-        form.password.errors.append("Wrong username or password, or the account is disabled.")
+        form.password.errors.append(_("Wrong username or password, or the account is disabled."))
         status = 401
     elif request.method == "POST":
         status = 400
@@ -81,7 +82,7 @@ def login() -> Any:
 @allow(ALL_ROLES)
 def logout() -> Any:
     logout_user()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -97,16 +98,16 @@ def token() -> Any:
     missing = {f: "required" for f, v in (("username", username), ("password", password))
                if not isinstance(v, str) or not v}
     if missing:
-        raise Invalid("Send username and password.", fields=missing)
+        raise Invalid(_("Send username and password."), fields=missing)
+    # A refused login is answered, not raised, so that api_view commits the failure it counts.
     try:
         user = authenticate(str(username), str(password), request.remote_addr)
-    except TooManyRequests:
-        db.session.commit()
-        raise
+    except TooManyRequests as exc:
+        return error_payload(exc), exc.status
     if user is None:
-        db.session.commit()  # the failure counts even though we answer 401
-        raise DomainError("Wrong username or password, or the account is disabled.",
-                          code="invalid_credentials", status=401)
+        refused = DomainError(_("Wrong username or password, or the account is disabled."),
+                              code="invalid_credentials", status=401)
+        return error_payload(refused), refused.status
     raw, tok = issue_token(user)
     return {"token": raw, "role": user.role, "expires_at": iso(tok.expires_at), "user_id": user.id,
             "name": user.name}, 200

@@ -23,15 +23,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .extensions import Base, db
+from .extensions import Model
+from .i18n import _l
 from .types import UTCDateTime
 
-if TYPE_CHECKING:  # db.Model is made at run time; to the type checker it is our declarative base
+if TYPE_CHECKING:
     from dispatch.models import WorkingHours
-
-    Model = Base
-else:
-    Model = db.Model
 
 
 def utcnow() -> datetime:
@@ -44,6 +41,12 @@ class Role(enum.StrEnum):
     DISPATCHER = "dispatcher"
     TECHNICIAN = "technician"
     FINANCE = "finance"
+
+
+ROLE_LABELS = {Role.ADMIN: _l("Administrator"), Role.MANAGER: _l("Service manager"),
+               Role.DISPATCHER: _l("Dispatcher"), Role.TECHNICIAN: _l("Technician"), Role.FINANCE: _l("Finance")}
+# The enum labels this module defines, by kind (the factory collects every module's into one registry).
+LABELS = {"role": ROLE_LABELS}
 
 
 class User(UserMixin, Model):
@@ -62,6 +65,8 @@ class User(UserMixin, Model):
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     base_latitude: Mapped[float | None] = mapped_column(Float)
     base_longitude: Mapped[float | None] = mapped_column(Float)
+    # The user's own language (zh_CN, en); None: the browser's, else DEFAULT_LOCALE.
+    locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     working_hours: Mapped[list[WorkingHours]] = relationship(

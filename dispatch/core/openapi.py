@@ -1,7 +1,9 @@
 """OpenAPI 3 for /api/v1, built from the app's own routes so it can never drift from the code.
 
 Each API view's docstring gives the summary; `allowed_roles` gives the roles; the request and response
-schemas of the main resources are named in SCHEMAS and attached by endpoint name.
+schemas are named per endpoint in plain tables, {"schemas": {...}, "bodies": {endpoint: (request, response)}}:
+the desk's here, each other API module its own `OPENAPI`. The factory hands them to the app with
+`register_openapi` (nothing is registered by importing a module); `build_spec` reads the app's.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message", "fields"],
@@ -79,8 +81,20 @@ BODIES: dict[str, tuple[str | None, str | None]] = {
     "api.feedback": ("FeedbackIn", "Call"),
 }
 
-# Extra request schemas other packages register (billing, technicians).
-EXTRA_BODIES: dict[str, tuple[str | None, str | None]] = {}
+OPENAPI: dict[str, Any] = {"schemas": SCHEMAS, "bodies": BODIES}
+
+
+def register_openapi(app: Flask, *tables: dict[str, Any]) -> None:
+    """Give the app the schema tables of its API modules (the desk's first); a name defined twice is a bug."""
+    schemas: dict[str, Any] = {}
+    bodies: dict[str, tuple[str | None, str | None]] = {}
+    for table in (OPENAPI, *tables):
+        for name, schema in table.get("schemas", {}).items():
+            if name in schemas:
+                raise ValueError(f"OpenAPI schema {name} is defined twice")
+            schemas[name] = schema
+        bodies.update(table.get("bodies", {}))
+    app.extensions["openapi"] = {"schemas": schemas, "bodies": bodies}
 
 
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
@@ -93,7 +107,8 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 def build_spec() -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    bodies = {**BODIES, **EXTRA_BODIES}
+    tables = current_app.extensions["openapi"]
+    bodies = tables["bodies"]
     for rule in current_app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue
@@ -132,7 +147,7 @@ def build_spec() -> dict[str, Any]:
         "info": {"title": "Field-service dispatch API", "version": "1.0.0",
                  "description": "Repair calls, visits, slips, on-site work and billing. See API.md."},
         "servers": [{"url": "/"}],
-        "components": {"schemas": SCHEMAS,
+        "components": {"schemas": tables["schemas"],
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),

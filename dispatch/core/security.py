@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
+from .apiutil import api_authenticate, json_error
 from .errors import Forbidden
 from .models import Role
+from .requests import is_api_request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,14 +63,8 @@ def require(user: Any, roles: frozenset[str] | set[str], what: str = "do this") 
 
 
 def protect(app: Flask) -> None:
-    from .apiutil import api_authenticate, is_api_request, json_error
-
     @app.before_request
     def _guard() -> Any:
-        # Who is asking is decided afresh for every request, even when requests share an app context
-        # (the test client reuses the test's), so a user cached by an earlier request never leaks in.
-        for key in ("_login_user", "api_token_auth"):
-            g.pop(key, None)
         endpoint = request.endpoint
         if is_public(app, endpoint):
             return None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime
 from flask import current_app, has_app_context
 
 from .errors import Invalid
+from .i18n import locale_name
 
 
 def utcnow() -> datetime:
@@ -78,3 +81,20 @@ def add_working_days(start: datetime, days: int) -> datetime:
 
 def localtime_text(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(local_tz()).strftime(fmt) if value is not None else ""
+
+
+# ----------------------------------------------------------------------------- for people
+
+
+def datetime_text(value: datetime | None, *, weekday: bool = False, seconds: bool = False) -> str:
+    """A local date and time on the 24 h clock: 2026-12-02 09:30 (with the weekday: 周三 / Wed)."""
+    if value is None:
+        return ""
+    pattern = ("EEE " if weekday else "") + "yyyy-MM-dd HH:mm" + (":ss" if seconds else "")
+    return format_datetime(value, pattern, tzinfo=local_tz(), locale=locale_name())
+
+
+def date_text(value: Any, *, weekday: bool = False) -> str:
+    if value is None:
+        return ""
+    return format_date(value, ("EEE " if weekday else "") + "yyyy-MM-dd", locale=locale_name())

@@ -9,8 +9,10 @@ from typing import Any
 from flask import Flask, current_app, url_for
 from flask_login import current_user
 
+from . import i18n
+from .i18n import _, _l
 from .security import mask_phone
-from .timeutil import localtime_text, utcnow
+from .timeutil import date_text, datetime_text, localtime_text, utcnow
 
 STATUS_LABELS = {
     "new": "New", "booked": "Booked", "in_progress": "In progress", "carried_back": "Carried back",
@@ -24,17 +26,17 @@ CHANNEL_LABELS = {"phone": "Phone", "email": "E-mail", "web": "Web form", "messa
 
 # (endpoint, label, roles) in the order they appear; only registered endpoints are shown.
 NAVIGATION = [
-    ("desk.home", "Desk", {"admin", "manager", "dispatcher"}),
-    ("desk.new_call", "New call", {"admin", "manager", "dispatcher"}),
-    ("desk.calls", "Calls", {"admin", "manager", "dispatcher"}),
-    ("board.board", "Board", {"admin", "manager", "dispatcher"}),
-    ("desk.customers", "Customers", {"admin", "manager", "dispatcher"}),
-    ("technicians.today", "Today", {"technician"}),
-    ("technicians.workshop", "Workshop", {"admin", "manager", "technician"}),
-    ("billing.home", "Billing", {"admin", "manager", "finance"}),
-    ("desk.reports", "Reports", {"admin", "manager", "finance"}),
-    ("board.technicians", "Technicians", {"admin", "manager"}),
-    ("admin.users", "Users", {"admin"}),
+    ("desk.home", _l("Desk"), {"admin", "manager", "dispatcher"}),
+    ("desk.new_call", _l("New call"), {"admin", "manager", "dispatcher"}),
+    ("desk.calls", _l("Calls"), {"admin", "manager", "dispatcher"}),
+    ("board.board", _l("Board"), {"admin", "manager", "dispatcher"}),
+    ("desk.customers", _l("Customers"), {"admin", "manager", "dispatcher"}),
+    ("technicians.today", _l("Today"), {"technician"}),
+    ("technicians.workshop", _l("Workshop"), {"admin", "manager", "technician"}),
+    ("billing.home", _l("Billing"), {"admin", "manager", "finance"}),
+    ("desk.reports", _l("Reports"), {"admin", "manager", "finance"}),
+    ("board.technicians", _l("Technicians"), {"admin", "manager"}),
+    ("admin.users", _l("Users"), {"admin"}),
 ]
 
 
@@ -48,25 +50,29 @@ def money(value: Decimal | None) -> str:
 def countdown(deadline: datetime | None) -> dict[str, Any]:
     """Minutes left and a traffic light: ok, amber under 2 hours, red when overdue."""
     if deadline is None:
-        return {"minutes": None, "state": "none", "text": "no visit needed"}
+        return {"minutes": None, "state": "none", "text": _("no visit needed")}
     minutes = int((deadline - utcnow()).total_seconds() // 60)
     state = "overdue" if minutes < 0 else "amber" if minutes < 120 else "ok"
-    span = abs(minutes)
-    text = f"{span // 60} h {span % 60:02d} min" if span >= 60 else f"{span} min"
-    return {"minutes": minutes, "state": state, "text": ("overdue by " + text) if minutes < 0 else text + " left"}
+    span = i18n.span_text(minutes)
+    text = _("overdue by %(span)s", span=span) if minutes < 0 else _("%(span)s left", span=span)
+    return {"minutes": minutes, "state": state, "text": text}
 
 
 def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
-    return [(url_for(endpoint), label) for endpoint, label, roles in NAVIGATION
+    return [(url_for(endpoint), str(label)) for endpoint, label, roles in NAVIGATION
             if current_user.role in roles and endpoint in current_app.view_functions]
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(localtime=localtime, money=money, mask_phone=mask_phone)
+    app.jinja_env.filters.update(localtime=localtime, money=money, mask_phone=mask_phone, label=i18n.label,
+                                 datetime_text=datetime_text, date_text=date_text,
+                                 currency=i18n.format_money, span=i18n.span_text, number=i18n.format_number)
     app.jinja_env.globals.update(
-        navigation=navigation, countdown=countdown, STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS,
+        navigation=navigation, countdown=countdown, html_lang=i18n.html_lang, locale_name=i18n.locale_name,
+        LOCALES=i18n.LOCALES, weekday_name=i18n.weekday_name, print_label=i18n.print_label,
+        print_enum=i18n.print_enum, STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS,
         PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True

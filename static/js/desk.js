@@ -48,7 +48,7 @@
     var block = target.closest && target.closest("[data-enter]");
     if (block && event.key === "Enter" && target.tagName === "INPUT") {
       event.preventDefault();
-      var button = block.querySelector("button[value='" + block.dataset.enter + "']");
+      var button = block.querySelector("button[type=submit]");
       if (button) button.click();
     }
   }

@@ -6,12 +6,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from billing import services as billing
-from dispatch import scheduling, services
+from billing.services import parts as billing_parts
+from billing.services import prices as billing_prices
 from dispatch.core.extensions import db
 from dispatch.core.models import User
 from dispatch.core.timeutil import utcnow
 from dispatch.models import RepairCall, Visit
+from dispatch.scheduling import booking
+from dispatch.services.customers import create_contract
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 
@@ -24,8 +26,8 @@ def call_of(category: str, actor: User, *, covers_parts: bool = False) -> Repair
         equipment = make_equipment(customer, site, warranty_until=date(2027, 3, 1))
     elif category == "contract":
         equipment = make_equipment(customer, site)
-        services.create_contract(actor, customer, number="MC-0042", starts_on=date(2026, 1, 1),
-                                 ends_on=date(2027, 12, 31), covers_parts=covers_parts)
+        create_contract(actor, customer, number="MC-0042", starts_on=date(2026, 1, 1),
+                        ends_on=date(2027, 12, 31), covers_parts=covers_parts)
         db.session.commit()
     call = make_call(actor, customer=customer, site=site, equipment=equipment)
     assert call.category == category, call.category_reason
@@ -34,7 +36,7 @@ def call_of(category: str, actor: User, *, covers_parts: bool = False) -> Repair
 
 def book(actor: User, call: RepairCall, technician: User, hours_from_now: float = 1) -> Visit:
     start = utcnow().replace(microsecond=0) + timedelta(hours=hours_from_now)
-    visit = scheduling.book_visit(actor, call, technician, start, start + timedelta(hours=1))
+    visit = booking.book_visit(actor, call, technician, start, start + timedelta(hours=1))
     db.session.commit()
     return visit
 
@@ -44,12 +46,12 @@ def catalogue(actor: User) -> None:
                                    ("FLT-1620", "Air filter 16x20", "18.50", "6.00"),
                                    ("R410A-KG", "Refrigerant R410A per kg", "95.00", None),
                                    ("TINY", "Washer", "0.25", "0.10")]:
-        billing.create_part(actor, sku=sku, name=name, unit_price=price, unit_cost=cost)
+        billing_parts.create_part(actor, sku=sku, name=name, unit_price=price, unit_cost=cost)
     db.session.commit()
 
 
 def set_prices(actor: User, fee: str = "80.00", rate: str = "120.00", tax: str = "0.13") -> None:
-    billing.set_prices(actor, call_out_fee=fee, labor_rate_per_hour=rate, tax_rate=tax, currency="CNY")
+    billing_prices.set_prices(actor, call_out_fee=fee, labor_rate_per_hour=rate, tax_rate=tax, currency="CNY")
     db.session.commit()
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from billing import services as billing
+from billing.services import charges as billing_charges
+from billing.services import payments as billing_payments
 from dispatch.core.extensions import db
 from dispatch.core.timeutil import local_tz, utcnow
 from tests.billing.helpers import book, call_of, catalogue, set_prices
@@ -92,7 +93,7 @@ def test_call_charges_api_and_who_sees_them(api, admin, manager, dispatcher, tec
     catalogue(finance)
     call = call_of("contract", dispatcher)
     visit = book(dispatcher, call, technician)
-    billing.record_work(technician, call, visit, labor_minutes=45, parts=[("CAP-45-5", 2)])
+    billing_charges.record_work(technician, call, visit, labor_minutes=45, parts=[("CAP-45-5", 2)])
     db.session.commit()
     for user in (admin, manager, dispatcher, finance, technician):
         r = api(user).get(f"/api/v1/calls/{call.id}/charges")
@@ -118,8 +119,8 @@ def test_payments_to_reconcile_api(api, manager, dispatcher, technician, finance
     set_prices(finance)
     call = call_of("charged", dispatcher)
     visit = book(dispatcher, call, technician)
-    billing.record_work(technician, call, visit, labor_minutes=30, parts=[])
-    payment = billing.record_onsite_payment(technician, call, visit, amount="50.00", method="cash")
+    billing_charges.record_work(technician, call, visit, labor_minutes=30, parts=[])
+    payment = billing_payments.record_onsite_payment(technician, call, visit, amount="50.00", method="cash")
     db.session.commit()
     year = utcnow().astimezone(local_tz()).year
     r = api(finance).get("/api/v1/payments?reconciled=false")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing import services as billing
 from billing.models import Part, Prices
+from billing.services import charges as billing_charges
+from billing.services import parts as billing_parts
+from billing.services import payments as billing_payments
+from billing.services import prices as billing_prices
 from dispatch.core.extensions import db
 from tests.billing.helpers import book, call_of, catalogue, set_prices
 
@@ -14,8 +17,8 @@ def _payment(dispatcher, technician, finance):
     set_prices(finance)
     call = call_of("charged", dispatcher)
     visit = book(dispatcher, call, technician)
-    billing.record_work(technician, call, visit, labor_minutes=30, parts=[])
-    payment = billing.record_onsite_payment(technician, call, visit, amount="100.00", method="cash")
+    billing_charges.record_work(technician, call, visit, labor_minutes=30, parts=[])
+    payment = billing_payments.record_onsite_payment(technician, call, visit, amount="100.00", method="cash")
     db.session.commit()
     return call, payment
 
@@ -67,7 +70,7 @@ def test_price_form(client, login, finance, manager) -> None:
     r = client.post("/billing/prices", data={"call_out_fee": "85", "labor_rate_per_hour": "130.5",
                                              "tax_percent": "6.5", "currency": "cny"}, follow_redirects=True)
     assert "New prices saved" in r.get_data(as_text=True)
-    prices = billing.current_prices()
+    prices = billing_prices.current_prices()
     assert (prices.call_out_fee, prices.labor_rate_per_hour, prices.tax_rate, prices.currency) == \
         (Decimal("85.00"), Decimal("130.50"), Decimal("0.065"), "CNY")
     assert "6.5 %" in r.get_data(as_text=True)
@@ -115,25 +118,25 @@ def test_demo_prices_parts_and_finished_calls_charges(finance, dispatcher, techn
     """billing/demo.py, which seed-demo runs (the whole seed-demo is run in test_cli)."""
     from billing import demo
     from billing.models import Payment
-    from dispatch import services
     from dispatch.models import CallStatus, VisitStatus
+    from dispatch.services.calls import set_call_status
 
     call = call_of("charged", dispatcher)
     call.problem_type = "calibration"
     visit = book(dispatcher, call, technician)
     visit.status = VisitStatus.COMPLETED
-    services.set_call_status(technician, call, CallStatus.IN_PROGRESS)
-    services.set_call_status(technician, call, CallStatus.COMPLETED)
+    set_call_status(technician, call, CallStatus.IN_PROGRESS)
+    set_call_status(technician, call, CallStatus.COMPLETED)
     db.session.commit()
     demo.seed()
     db.session.commit()
-    prices = billing.current_prices()
+    prices = billing_prices.current_prices()
     assert (prices.call_out_fee, prices.labor_rate_per_hour, prices.tax_rate, prices.currency) == \
         (Decimal("80.00"), Decimal("120.00"), Decimal("0.13"), "CNY")
-    parts = billing.search_parts(None, 100)
+    parts = billing_parts.search_parts(None, 100)
     assert {"FLT-1620", "CAP-45-5", "R410A-KG", "UPS-BAT-12V9", "FUSE-10A-RK", "CMP-ZR61"} <= {p.sku for p in parts}
     assert len(parts) >= 10 and all(p.unit_cost is not None and p.unit_cost < p.unit_price for p in parts)
-    sheet = billing.charges_for_call(call)
+    sheet = billing_charges.charges_for_call(call)
     # 80.00 + 75 min at 120/h (150.00) + 2 fuses at 6.50 = 243.00; + 13 % = 274.59, paid by card on site
     assert (sheet.subtotal, sheet.total_due, sheet.paid, sheet.locked) == \
         (Decimal("243.00"), Decimal("274.59"), Decimal("274.59"), True)
@@ -148,10 +151,10 @@ def test_charges_partial_shows_what_is_owed_and_why(app, finance, dispatcher, te
     catalogue(finance)
     call = call_of("contract", dispatcher)
     visit = book(dispatcher, call, technician)
-    billing.record_work(technician, call, visit, labor_minutes=45, parts=[("R410A-KG", "1.5")])
+    billing_charges.record_work(technician, call, visit, labor_minutes=45, parts=[("R410A-KG", "1.5")])
     db.session.commit()
     with app.test_request_context():
-        html = render_template_string('{% include "billing/_charges.html" %}', sheet=billing.charges_for_call(call))
+        html = render_template_string('{% include "billing/_charges.html" %}', sheet=billing_charges.charges_for_call(call))
     assert "contract MC-0042 covers labor and call-out; parts are charged" in html
     assert html.count("covered: contract MC-0042") == 2
     assert "1.5 × 95.00" in html and "142.50" in html

@@ -3,8 +3,9 @@ archives a part — at desk width and on a phone."""
 
 from __future__ import annotations
 
-from billing import services as billing
 from billing.models import Part
+from billing.services import charges as billing_charges
+from billing.services import payments as billing_payments
 from dispatch.core.extensions import db
 from tests.billing.helpers import book, call_of, catalogue, set_prices
 
@@ -15,8 +16,8 @@ def test_finance_reconciles_sets_prices_and_keeps_the_catalogue(page, phone, fin
     catalogue(finance)
     call = call_of("charged", dispatcher)
     visit = book(dispatcher, call, technician)
-    billing.record_work(technician, call, visit, labor_minutes=45, parts=[("CAP-45-5", 2)])
-    payment = billing.record_onsite_payment(technician, call, visit, amount="150.00", method="cash")
+    billing_charges.record_work(technician, call, visit, labor_minutes=45, parts=[("CAP-45-5", 2)])
+    payment = billing_payments.record_onsite_payment(technician, call, visit, amount="150.00", method="cash")
     db.session.commit()
 
     browser_login(page, finance)
@@ -33,7 +34,7 @@ def test_finance_reconciles_sets_prices_and_keeps_the_catalogue(page, phone, fin
     row.get_by_role("button", name="Mark reconciled").click()
     page.get_by_text(f"Receipt {payment.receipt_number} reconciled.").wait_for()
     db.session.commit()  # a new transaction sees what the server committed
-    assert billing.call_payments(call)[0].reconciled_by_id == finance.id
+    assert billing_charges.call_payments(call)[0].reconciled_by_id == finance.id
 
     page.get_by_role("link", name="Prices").click()
     page.locator("#call_out_fee").fill("88.00")

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from datetime import time
 
-from dispatch import scheduling, services
 from dispatch.core.extensions import db
 from dispatch.core.timeutil import local_tz
+from dispatch.scheduling import plans
+from dispatch.services.users import set_working_hours
 from tests.factories import make_call, make_customer, make_site
 
 
 def test_dispatcher_books_from_the_queue_without_reload(page, browser_login, shot, dispatcher, technician):
     # the technician works around the clock (two spans a day) and lives next door to the customer
-    services.set_working_hours(technician, [(d, s, e) for d in range(7)
-                                            for s, e in ((time(0), time(12)), (time(12), time(0)))])
+    set_working_hours(technician, [(d, s, e) for d in range(7)
+                                   for s, e in ((time(0), time(12)), (time(12), time(0)))])
     db.session.commit()
     customer = make_customer(name="上海测试设备有限公司")
     site = make_site(customer, address="上海市浦东新区世纪大道100号", latitude=31.2304, longitude=121.4737)
     call = make_call(dispatcher, customer=customer, site=site, priority="urgent", required_skill="hvac",
                      problem_type="not cooling")
     waiting = make_call(dispatcher, priority="low", problem_type="noise")
-    top = scheduling.suggestions_for_call(call, limit=1).items[0]
+    top = plans.suggestions_for_call(call, limit=1).items[0]
     day = top.start.astimezone(local_tz()).date().isoformat()
 
     browser_login(page, dispatcher)

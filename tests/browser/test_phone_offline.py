@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent, IdempotentRequest
 from dispatch.models import Visit
-from dispatch.scheduling import cancel_visit
-from technicians import services as onsite
+from dispatch.scheduling.booking import cancel_visit
 from technicians.models import Signature, WorkRecord
+from technicians.services import progress as onsite
 from tests.browser.test_phone_visit import draw_signature, snap, visit_today
 
 # The outbox is empty (data-outbox-count) on a page whose start-up finished (data-offline-ready).

@@ -18,12 +18,13 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from billing import services as billing
+from billing.services import charges as billing_charges
+from billing.services import parts as billing_parts
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent, IdempotentRequest
 from dispatch.core.timeutil import local_tz, utcnow
 from dispatch.models import Visit
-from dispatch.scheduling import book_visit
+from dispatch.scheduling.booking import book_visit
 from technicians.models import Signature, WorkRecord
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
@@ -88,8 +89,8 @@ def tap_and_reload(pg: Any, locator: Any) -> None:
 
 def test_technician_walks_a_whole_visit_on_the_phone(phone, technician, dispatcher, finance, browser_login):
     pg = phone
-    billing.create_part(finance, sku="FLT-20", name="Air filter 20 inch", unit_price="45.00", unit_cost="20.00")
-    billing.create_part(finance, sku="CAP-35", name="Run capacitor 35 uF", unit_price="88.50")
+    billing_parts.create_part(finance, sku="FLT-20", name="Air filter 20 inch", unit_price="45.00", unit_cost="20.00")
+    billing_parts.create_part(finance, sku="CAP-35", name="Run capacitor 35 uF", unit_price="88.50")
     db.session.commit()
     visit_id = visit_today(dispatcher, technician, customer_name="Golden Dragon Restaurant", contact="Ms Zhou")
 
@@ -148,7 +149,7 @@ def test_technician_walks_a_whole_visit_on_the_phone(phone, technician, dispatch
     charges = pg.locator("#charges").inner_text()
     assert "CAP-35" in charges and "FLT-20" in charges
     db.session.rollback()  # a fresh snapshot: the server committed since this session last read
-    due = billing.charges_for_call(db.session.get(Visit, visit_id).call).total_due
+    due = billing_charges.charges_for_call(db.session.get(Visit, visit_id).call).total_due
     assert due > 0 and f"{due:,.2f}" in charges
     pay = pg.locator("form.payment-form")
     assert pay.locator("input[name=amount]").input_value() == f"{due:.2f}"

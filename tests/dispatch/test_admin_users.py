@@ -69,3 +69,17 @@ def test_admin_cannot_lock_themselves_out(client, login, admin):
 def test_only_admin_reaches_account_pages(client, login, manager):
     login(manager)
     assert client.get("/admin/users").status_code == 403
+
+
+def test_an_account_created_disabled_cannot_log_in(client, login, admin):
+    login(admin)
+    response = client.post("/admin/users/new", data={"username": "temp", "name": "Temp", "role": "dispatcher",
+                                                     "password": "long-enough-1"})  # active unticked
+    assert response.status_code == 302
+    user = db.session.scalars(db.select(User).where(User.username == "temp")).one()
+    assert user.active is False
+    actions = db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.entity_id == user.id,
+                                                                    AuditEvent.entity_type == "users")).all()
+    assert actions == ["user.created", "user.updated"]
+    assert client.post("/admin/users/new", data={"username": "nopass", "name": "N", "role": "dispatcher",
+                                                 "active": "y"}).status_code == 422

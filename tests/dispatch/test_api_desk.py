@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dispatch import services
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent, User
 from dispatch.core.timeutil import local_today
 from dispatch.models import Contract, Customer, Equipment, RepairCall, Site
+from dispatch.services.calls import create_call, set_call_status
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 UNICODE_NAMES = ["上海测试设备有限公司", "Café Zürich 🛠️🔥", "شركة الخليج للتبريد", "Ελληνική Ψύξη", "👩‍🔧"]
@@ -133,7 +133,7 @@ def test_update_customer_is_audited(desk, world):
 def test_phone_is_masked_for_finance_and_full_for_the_desk(app, world, dispatcher, finance, technician):
     from flask_login import login_user
 
-    from dispatch.api import customer_json
+    from dispatch.schemas import customer_json
 
     for user, shown in ((finance, "138****5678"), (dispatcher, "13812345678"), (technician, "13812345678")):
         with app.test_request_context("/api/v1/customers"):
@@ -283,7 +283,7 @@ def test_notes_are_the_communication_log(desk, world):
 
 def complete(call: Any, actor: Any) -> None:
     for status in ("booked", "in_progress", "completed"):
-        services.set_call_status(actor, call, status)
+        set_call_status(actor, call, status)
     db.session.commit()
 
 
@@ -320,7 +320,7 @@ def test_calls_list_filters_and_search(desk, world, dispatcher, manager):
     urgent = make_call(dispatcher, customer, site, priority="urgent", problem_type="water leak")
     free = make_call(dispatcher, customer, site, free_unit, description="Compressor rattles at start-up.")
     other = make_call(dispatcher, make_customer(name="Minhang Office Tower", phone="13955556666"))
-    services.set_call_status(dispatcher, other, "cancelled", reason="duplicate")
+    set_call_status(dispatcher, other, "cancelled", reason="duplicate")
     db.session.commit()
 
     def ids(**query: Any) -> list[int]:
@@ -356,8 +356,8 @@ def test_overdue_lists_unbooked_calls_past_their_booking_deadline(desk, world, d
 def test_paging_limits_and_cursor_walk(desk, world, dispatcher):
     customer, site = world["customer"], world["site"]
     for i in range(200):
-        services.create_call(dispatcher, customer=customer, site=site, equipment=None, channel="phone",
-                             problem_type="noise", priority="low", description=f"call {i}")
+        create_call(dispatcher, customer=customer, site=site, equipment=None, channel="phone",
+                    problem_type="noise", priority="low", description=f"call {i}")
     db.session.commit()
     total = count(RepairCall)
     assert total == 201
@@ -614,11 +614,11 @@ def test_browser_session_may_use_the_api(client, login, dispatcher):
 def test_technician_reads_only_calls_of_their_own_visits(api, world, dispatcher, manager, technician):
     from datetime import datetime
 
-    from dispatch import scheduling
+    from dispatch.scheduling import booking
 
     mine = make_call(dispatcher, world["customer"], world["site"])
     start = datetime.fromisoformat("2026-11-20T10:00:00+08:00")
-    scheduling.book_visit(manager, mine, technician, start, start + timedelta(hours=1), override_reason="test")
+    booking.book_visit(manager, mine, technician, start, start + timedelta(hours=1), override_reason="test")
     db.session.commit()
     tech = api(technician)
     assert tech.get(f"/api/v1/calls/{mine.id}").status_code == 200

@@ -110,6 +110,7 @@ def test_expired_and_revoked_tokens_are_401(app, client, dispatcher):
 # ----------------------------------------------------------------------------- throttle
 
 
+@pytest.mark.concurrency
 def test_throttle_after_10_failures_counts_across_app_processes(app, client, dispatcher):
     """Two app instances (two workers) on one database share the count: the 11th try is refused."""
     other_app = create_app({"TESTING": True, "DATABASE_URL": app.config["DATABASE_URL"],

@@ -6,11 +6,12 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from dispatch import services
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent
 from dispatch.core.timeutil import local_tz, utcnow
 from dispatch.models import CallStatus, TimeOff, Visit
+from dispatch.services.calls import set_call_status
+from dispatch.services.users import set_working_hours
 from tests.factories import make_call, make_customer, make_site, make_user
 
 
@@ -29,7 +30,7 @@ def hours_around(*moments: datetime) -> list[tuple[int, time, time]]:
 
 
 def works_at(tech, *moments: datetime) -> None:
-    services.set_working_hours(tech, hours_around(*moments))
+    set_working_hours(tech, hours_around(*moments))
     db.session.commit()
 
 
@@ -120,7 +121,7 @@ def test_working_hours_and_time_off_refuse_unless_manager(api, dispatcher, manag
     call = make_call(dispatcher)
     start, end = _slot(3)
     # works on another weekday only
-    services.set_working_hours(technician, [((start.astimezone(local_tz()).weekday() + 3) % 7, time(8), time(17))])
+    set_working_hours(technician, [((start.astimezone(local_tz()).weekday() + 3) % 7, time(8), time(17))])
     db.session.commit()
     r = _book(api(dispatcher), call, technician, start, end)
     assert r.status_code == 422 and r.json["error"]["code"] == "outside_working_hours"
@@ -337,8 +338,62 @@ def test_technicians_page_manages_calendars(client, login, dispatcher, manager, 
     assert db.session.get(TimeOff, off.id).cancelled_at is not None
 
 
+def test_board_forms_show_mistakes_and_write_nothing(client, login, dispatcher, manager, technician):
+    """Every board form that fails says why, and leaves nothing half-written (one commit, at the page edge)."""
+    call = make_call(dispatcher)
+    start, end = _slot(2)
+    works_at(technician, start - timedelta(hours=2), end + timedelta(hours=2))
+    login(dispatcher)
+    htmx = {"HX-Request": "true"}
+    for data in ({"technician_id": "abc", "start": start.isoformat(), "end": end.isoformat()},
+                 {"technician_id": technician.id, "start": start.isoformat(), "duration": "an hour"}):
+        r = client.post(f"/board/calls/{call.id}/book", headers=htmx, data={**data, "from": "board"})
+        assert r.status_code == 200 and "Check the technician and the duration." in r.get_data(as_text=True)
+    r = client.post(f"/board/calls/{call.id}/book", data={"technician_id": "abc", "start": start.isoformat()},
+                    follow_redirects=True)
+    assert "Check the technician and the duration." in r.get_data(as_text=True)
+    assert db.session.scalar(select(Visit).where(Visit.call_id == call.id)) is None
+
+    r = client.post(f"/board/calls/{call.id}/book", headers=htmx,
+                    data={"technician_id": technician.id, "start": start.isoformat(), "end": end.isoformat()})
+    visit = db.session.scalar(select(Visit).where(Visit.call_id == call.id))
+    assert visit is not None
+    for data, message in (({"technician_id": "abc"}, "Check the form."),
+                          ({"technician_id": "999999"}, "Choose a technician."),
+                          ({"start": (start - timedelta(days=3)).isoformat()}, "outside their working hours")):
+        r = client.post(f"/board/visits/{visit.id}/move", headers=htmx, data={**data, "reason": "x"})
+        assert r.status_code == 200 and message in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).start == start
+
+    login(manager)
+    data = {"skills": "welding", "base_latitude": "north", "base_longitude": "121.5",
+            **{f"hours_{d}": "" for d in range(7)}}
+    r = client.post(f"/technicians/{technician.id}", data=data, follow_redirects=True)
+    assert "The base needs numbers" in r.get_data(as_text=True)
+    # a base off the map is the message, even when the hours are wrong too
+    r = client.post(f"/technicians/{technician.id}", follow_redirects=True,
+                    data={**data, "base_latitude": "100", "hours_1": "8 to 5"})
+    assert "The base is off the map" in r.get_data(as_text=True)
+    r = client.post(f"/technicians/{technician.id}/time-off", follow_redirects=True,
+                    data={"starts_at": "2030-01-03T08:00", "ends_at": "2030-01-02T17:00"})
+    assert "Time off must end after it starts." in r.get_data(as_text=True)
+    db.session.expire_all()
+    tech = db.session.get(type(technician), technician.id)
+    assert "welding" not in (tech.skills or [])
+    assert db.session.scalar(select(TimeOff).where(TimeOff.user_id == technician.id)) is None
+    assert client.post("/technicians/999999/time-off").status_code == 404
+    assert client.post("/time-off/999999/cancel").status_code == 404
+
+    off = TimeOff(user_id=technician.id, starts_at=start, ends_at=end, reason="", cancelled_at=utcnow())
+    db.session.add(off)
+    db.session.commit()
+    r = client.post(f"/time-off/{off.id}/cancel", follow_redirects=True)
+    assert "already cancelled" in r.get_data(as_text=True)
+
+
 def test_suggestions_say_when_nothing_fits(api, dispatcher, technician):
-    services.set_working_hours(technician, [(d, time(0), time(23, 45)) for d in range(7)])
+    set_working_hours(technician, [(d, time(0), time(23, 45)) for d in range(7)])
     db.session.commit()
     late = make_call(dispatcher, received_at=utcnow() - timedelta(hours=30))  # its 24 h window has passed
     r = api(dispatcher).get(f"/api/v1/calls/{late.id}/suggestions?limit=2")
@@ -347,7 +402,7 @@ def test_suggestions_say_when_nothing_fits(api, dispatcher, technician):
     assert 1 <= len(r.json["items"]) <= 2
     assert all(i["within_deadline"] is False and i["slack_minutes"] < 0 for i in r.json["items"])
     done = make_call(dispatcher)
-    services.set_call_status(dispatcher, done, "cancelled", reason="duplicate")
+    set_call_status(dispatcher, done, "cancelled", reason="duplicate")
     db.session.commit()
     r = api(dispatcher).get(f"/api/v1/calls/{done.id}/suggestions")
     assert r.status_code == 409 and r.json["error"]["code"] == "call_not_bookable"

@@ -12,11 +12,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatch import services
 from dispatch.core.auth import issue_token
 from dispatch.core.extensions import db
 from dispatch.core.timeutil import utcnow
 from dispatch.models import Visit, VisitStatus
+from dispatch.services.users import set_working_hours
 from tests.conftest import ApiClient
 from tests.dispatch.test_booking_api import hours_around
 from tests.factories import make_call
@@ -61,7 +61,7 @@ def test_twenty_requests_for_the_same_slot(app, dispatcher, technician):
     call = make_call(dispatcher)
     start = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
     end = start + timedelta(hours=1)
-    services.set_working_hours(technician, hours_around(start, end))
+    set_working_hours(technician, hours_around(start, end))
     db.session.commit()
     body = {"technician_id": technician.id, "start": start.isoformat(), "end": end.isoformat()}
     results = _race(app, dispatcher, [(call.id, body)] * N)
@@ -77,7 +77,7 @@ def test_overlapping_but_not_identical_slots(app, dispatcher, technician):
     # twenty different calls, each asking for an hour starting 2 minutes after the one before:
     # every pair overlaps, so exactly one may be booked
     calls = [make_call(dispatcher) for _ in range(N)]
-    services.set_working_hours(technician, hours_around(start, start + timedelta(minutes=2 * N + 60)))
+    set_working_hours(technician, hours_around(start, start + timedelta(minutes=2 * N + 60)))
     db.session.commit()
     bodies = [(c.id, {"technician_id": technician.id,
                       "start": (start + timedelta(minutes=2 * i)).isoformat(),

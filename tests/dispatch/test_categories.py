@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from dispatch import services
 from dispatch.core.errors import Invalid
 from dispatch.core.extensions import db
 from dispatch.core.timeutil import utcnow
+from dispatch.services.customers import create_contract
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 CALL_DAY = date(2026, 6, 10)  # a Wednesday
@@ -29,8 +29,8 @@ def place() -> Any:
 
 def contract(customer: Any, starts: date, ends: date, equipment: list[Any] | None = None,
              number: str = "MC-0042", cancelled: bool = False) -> Any:
-    c = services.create_contract(None, customer, number=number, starts_on=starts, ends_on=ends,  # type: ignore[arg-type]
-                                 equipment_ids=[e.id for e in equipment or []], covers_parts=False)
+    c = create_contract(None, customer, number=number, starts_on=starts, ends_on=ends,  # type: ignore[arg-type]
+                        equipment_ids=[e.id for e in equipment or []], covers_parts=False)
     if cancelled:
         c.cancelled_at = utcnow()
     db.session.commit()
@@ -144,8 +144,8 @@ def test_another_customers_contract_never_applies(dispatcher, place):
     neighbour_site = make_site(neighbour)
     theirs = make_equipment(neighbour, neighbour_site)
     with pytest.raises(Invalid) as err:
-        services.create_contract(None, customer, number="MC-X", starts_on=CALL_DAY,  # type: ignore[arg-type]
-                                 ends_on=CALL_DAY, equipment_ids=[theirs.id])
+        create_contract(None, customer, number="MC-X", starts_on=CALL_DAY,  # type: ignore[arg-type]
+                        ends_on=CALL_DAY, equipment_ids=[theirs.id])
     assert "equipment_ids" in err.value.fields
     db.session.rollback()
 

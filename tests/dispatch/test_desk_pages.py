@@ -217,7 +217,7 @@ def test_category_override_is_manager_only_and_audited(client, login, dispatcher
 
 
 def test_notes_appear_and_feedback_closes(client, login, dispatcher):
-    from dispatch import services
+    from dispatch.services.calls import set_call_status
 
     call = make_call(dispatcher)
     login(dispatcher)
@@ -232,7 +232,7 @@ def test_notes_appear_and_feedback_closes(client, login, dispatcher):
     assert "Promised a call back 回访" in page and "2026-11-24 10:30" in page
     assert "Customer feedback" not in page
 
-    services.set_call_status(dispatcher, call, "completed")
+    set_call_status(dispatcher, call, "completed")
     db.session.commit()
     assert "Customer feedback" in text_of(client.get(f"/calls/{call.id}"))
     assert client.post(f"/calls/{call.id}/feedback", data={"rating": "4", "comment": "fast"}).status_code == 302
@@ -249,12 +249,12 @@ def test_desk_home_lists_what_needs_attention(client, login, dispatcher):
     urgent = make_call(dispatcher, priority="urgent", problem_type="urgent one")
     promised = make_call(dispatcher, problem_type="promised one")
     later = make_call(dispatcher, problem_type="later one")
-    from dispatch import services
+    from dispatch.services.calls import add_note
 
-    services.add_note(dispatcher, promised, channel="phone", text="Will call back about the part",
-                      next_follow_up=utcnow() - timedelta(minutes=5))
-    services.add_note(dispatcher, later, channel="phone", text="Call back the day after tomorrow",
-                      next_follow_up=utcnow() + timedelta(days=2))
+    add_note(dispatcher, promised, channel="phone", text="Will call back about the part",
+             next_follow_up=utcnow() - timedelta(minutes=5))
+    add_note(dispatcher, later, channel="phone", text="Call back the day after tomorrow",
+             next_follow_up=utcnow() + timedelta(days=2))
     db.session.commit()
     login(dispatcher)
     page = text_of(client.get("/"))
@@ -268,8 +268,8 @@ def test_desk_home_lists_what_needs_attention(client, login, dispatcher):
 
 
 def test_calls_list_filters_and_search(client, login, dispatcher):
-    from dispatch import services
     from dispatch.core.timeutil import utcnow
+    from dispatch.services.calls import set_call_status
 
     customer = make_customer(name="Minhang Office Tower")
     site = make_site(customer)
@@ -277,7 +277,7 @@ def test_calls_list_filters_and_search(client, login, dispatcher):
     free = make_call(dispatcher, customer=customer, site=site, equipment=warranty, priority="urgent")
     charged = make_call(dispatcher, problem_type="water leak", received_at=utcnow() - timedelta(hours=30))
     closed = make_call(dispatcher, problem_type="noise")
-    services.set_call_status(dispatcher, closed, "cancelled", reason="duplicate")
+    set_call_status(dispatcher, closed, "cancelled", reason="duplicate")
     db.session.commit()
     login(dispatcher)
 
@@ -373,3 +373,37 @@ def test_nul_characters_in_forms_and_queries_are_refused_not_stored(client, logi
     response = client.post("/customers/new", data={"name": "Bad\x00Name", "phone": "13800000000"})
     assert response.status_code == 400
     assert b"NUL" in response.data
+
+
+def test_each_intake_action_has_its_own_url(client, login, dispatcher):
+    """The page's buttons post to their action's URL (formaction), with or without htmx."""
+    login(dispatcher)
+    customer = make_customer(name="Jing'an Dental Clinic", phone="13611112222")
+    page = text_of(client.get("/calls/new"))
+    for url in ("/calls/new/find", "/calls/new/customers"):
+        assert f'formaction="{url}"' in page
+    assert 'name="action"' not in page
+
+    found = client.post("/calls/new/find", data={"q": "dental", "description": "kept"})
+    assert found.status_code == 200 and 'formaction="/calls/new/pick"' in text_of(found) and "kept" in text_of(found)
+    picked = client.post("/calls/new/pick", data={"pick": customer.id})
+    assert picked.status_code == 200 and 'formaction="/calls/new/sites"' in text_of(picked)
+    assert 'formaction="/calls/new/equipment"' in text_of(picked)
+
+    added = client.post("/calls/new/sites", headers={"HX-Request": "true"},
+                        data={"customer_id": customer.id, "ns-address": "1601 Nanjing West Road, Jing'an, Shanghai"})
+    site = db.session.scalar(select(Site).where(Site.customer_id == customer.id))
+    assert added.status_code == 200 and "<html" not in text_of(added) and f'value="{site.id}" checked' in text_of(added)
+
+    # Equipment needs the site it stands at: without one picked, the site choice is marked, nothing saved.
+    no_site = client.post("/calls/new/equipment", data={"customer_id": customer.id, "ne-model": "Sirona C8",
+                                                        "ne-serial_number": "D-9"})
+    assert no_site.status_code == 422 and "Pick (or add) the site" in text_of(no_site) and count(Equipment) == 0
+    kit = client.post("/calls/new/equipment", data={"customer_id": customer.id, "site_id": site.id,
+                                                    "ne-model": "Sirona C8", "ne-serial_number": "D-9"})
+    assert kit.status_code == 200 and "D-9" in text_of(kit) and count(Equipment) == 1
+
+    new = client.post("/calls/new/customers", data={"nc-name": "Café Zürich", "nc-phone": "010 1234 5678"})
+    assert new.status_code == 200 and "Café Zürich" in text_of(new) and count(Customer) == 2
+    refused = client.post("/calls/new/customers", data={"nc-name": "", "nc-phone": "1"})
+    assert refused.status_code == 422 and count(Customer) == 2

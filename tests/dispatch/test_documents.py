@@ -1,4 +1,4 @@
-"""The document engine: slips rendered from hand-built data, read back with pypdf."""
+"""The document engine (dispatch.core.pdf): slips rendered from hand-built data, read back with pypdf."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pytest
 import segno
 from pypdf import PdfReader
 
-from dispatch import documents
-from dispatch.documents import Company, SlipData, Voucher, VoucherLine
+from dispatch.core import pdf as engine
+from dispatch.core.pdf import DocumentType, render_document
+from dispatch.slips.data import Company, SlipData, Voucher, VoucherLine, company_info
+from dispatch.slips.documents import SLIP, render_slip, render_slips
 
 CHINESE_NAME = "上海测试设备有限公司"
 
@@ -38,7 +40,7 @@ def slip(**changes: Any) -> SlipData:
 
 
 def test_slip_prints_the_facts_and_chinese_text_round_trips() -> None:
-    text, reader = pdf_text(documents.render_slip(slip()))
+    text, reader = pdf_text(render_slip(slip()))
     assert len(reader.pages) == 1
     for fact in ("VS-2026-000007", "SC-2026-000042", CHINESE_NAME, "王小明", "13812345678",
                  "上海市浦东新区世纪大道100号", "Carrier 30XA", "SN-30XA-0099", "Tom Technician",
@@ -56,7 +58,7 @@ def test_slip_prints_the_facts_and_chinese_text_round_trips() -> None:
 def test_each_category_prints_with_its_reason() -> None:
     for category, label, reason in (("free", "Free service", "free: under warranty until 2027-03-31"),
                                     ("charged", "Charged service", "charged: warranty ended 2025-01-31, no contract")):
-        text, _ = pdf_text(documents.render_slip(slip(category=category, category_reason=reason)))
+        text, _ = pdf_text(render_slip(slip(category=category, category_reason=reason)))
         assert label in text and reason in text
 
 
@@ -64,7 +66,7 @@ def test_a_very_long_description_wraps_inside_the_page() -> None:
     words = [f"symptom{i:04d}" for i in range(330)]  # 3,300 characters, no line breaks of its own
     description = " ".join(words)
     assert len(description) >= 3000
-    text, reader = pdf_text(documents.render_slip(slip(description=description)))
+    text, reader = pdf_text(render_slip(slip(description=description)))
     assert all(word in text for word in words)  # nothing cut off or clipped
     assert len(reader.pages) <= 2  # it flows on, bounded
     # Wrapped: the description comes back as many lines, none wider than a page line can hold.
@@ -82,28 +84,28 @@ def test_a_very_long_description_wraps_inside_the_page() -> None:
 
 def test_an_unbroken_string_wraps_too() -> None:
     blob = "E4" * 600  # a pasted log line with no spaces
-    text, reader = pdf_text(documents.render_slip(slip(description=blob)))
+    text, reader = pdf_text(render_slip(slip(description=blob)))
     assert blob in text.replace("\n", "")
     assert len(reader.pages) <= 2
     assert max(len(line) for line in text.splitlines()) < 200
 
 
 def test_reprint_is_marked_from_the_second_print() -> None:
-    text, _ = pdf_text(documents.render_slip(slip(print_count=3)))
+    text, _ = pdf_text(render_slip(slip(print_count=3)))
     assert "Reprint 3" in text and "补打 3" in text
     assert slip(print_count=1).reprint is None and slip(print_count=2).reprint == 2
 
 
 def test_batch_has_exactly_one_page_per_slip() -> None:
     slips = [slip(visit_id=i, slip_number=f"VS-2026-{i:06d}") for i in range(1, 6)]
-    text, reader = pdf_text(documents.render_slips(slips))
+    text, reader = pdf_text(render_slips(slips))
     assert len(reader.pages) == 5
     for i, page in enumerate(reader.pages, start=1):
         assert f"VS-2026-{i:06d}" in page.extract_text()
 
 
 def test_an_empty_batch_is_one_page_that_says_so() -> None:
-    text, reader = pdf_text(documents.render_slips([], empty_message="No visits booked for anyone on 2026-11-23."))
+    text, reader = pdf_text(render_slips([], empty_message="No visits booked for anyone on 2026-11-23."))
     assert len(reader.pages) == 1 and "No visits booked for anyone on 2026-11-23." in text
 
 
@@ -122,7 +124,7 @@ def test_voucher_prints_the_signed_work_signer_time_and_hash() -> None:
         amounts=[("Call-out fee", Decimal("80.00")), ("Labor 1.5 h", Decimal("180.00")),
                  ("Parts", Decimal("45.00"))],
         total=Decimal("305.00"), outcome="fixed", signature_png=_png())
-    pdf = documents.render_slip(slip(voucher=voucher))
+    pdf = render_slip(slip(voucher=voucher))
     text, reader = pdf_text(pdf)
     assert len(reader.pages) == 1
     for fact in ("Service voucher", "服务凭证", "Replaced the fan capacitor", "90 min", "Fan capacitor 35uF",
@@ -135,27 +137,27 @@ def test_voucher_prints_the_signed_work_signer_time_and_hash() -> None:
 
 def test_the_fetcher_serves_static_files_only(app: Any) -> None:
     static = app.static_folder
-    body, mime = documents.fetch_static(documents.DOCUMENT_ORIGIN + "/static/css/print.css", static)
+    body, mime = engine.fetch_static(engine.DOCUMENT_ORIGIN + "/static/css/print.css", static)
     assert b"Noto Sans CJK SC" in body and mime == "text/css"
     for url in ("file:///etc/passwd", "http://example.com/", "https://example.com/static/css/print.css",
-                documents.DOCUMENT_ORIGIN + "/etc/passwd",
-                documents.DOCUMENT_ORIGIN + "/static/../../../../etc/passwd",
-                documents.DOCUMENT_ORIGIN + "/static/%2e%2e/%2e%2e/pyproject.toml",
-                documents.DOCUMENT_ORIGIN + "/static/css/no-such.css"):
-        with pytest.raises(documents.RefusedURL):
-            documents.fetch_static(url, static)
-    fetcher = documents.static_fetcher(static)
+                engine.DOCUMENT_ORIGIN + "/etc/passwd",
+                engine.DOCUMENT_ORIGIN + "/static/../../../../etc/passwd",
+                engine.DOCUMENT_ORIGIN + "/static/%2e%2e/%2e%2e/pyproject.toml",
+                engine.DOCUMENT_ORIGIN + "/static/css/no-such.css"):
+        with pytest.raises(engine.RefusedURL):
+            engine.fetch_static(url, static)
+    fetcher = engine.static_fetcher(static)
     for url in ("file:///etc/passwd", "http://example.com/"):
-        with pytest.raises(documents.RefusedURL):
+        with pytest.raises(engine.RefusedURL):
             fetcher(url)
-    assert fetcher(documents.DOCUMENT_ORIGIN + "/static/css/print.css").read().startswith(b"/*")
+    assert fetcher(engine.DOCUMENT_ORIGIN + "/static/css/print.css").read().startswith(b"/*")
 
 
 def test_html_that_asks_for_files_or_remote_urls_gets_nothing(app: Any) -> None:
     """Even if hostile markup reached a document, the engine would not read the disk or the network."""
     html = ('<p>x</p><img src="file:///etc/passwd"><img src="http://example.com/a.png">'
             '<link rel="stylesheet" href="file:///etc/passwd">')
-    pdf = documents.html_to_pdf(html)
+    pdf = engine.html_to_pdf(html)
     _, reader = pdf_text(pdf)
     assert [img for page in reader.pages for img in page.images] == []
 
@@ -173,9 +175,9 @@ def test_a_logo_from_static_prints(app: Any, tmp_path: Any) -> None:
     try:
         app.static_folder = str(static)
         app.config["COMPANY_LOGO"] = "img/logo.png"
-        company = documents.company_info()
+        company = company_info()
         assert company.logo_url == "/static/img/logo.png"
-        _, reader = pdf_text(documents.render_slip(slip(company=company)))
+        _, reader = pdf_text(render_slip(slip(company=company)))
         assert len([img for page in reader.pages for img in page.images]) == 1
     finally:
         app.static_folder = original
@@ -183,10 +185,7 @@ def test_a_logo_from_static_prints(app: Any, tmp_path: Any) -> None:
 
 
 def test_documents_registry_makes_a_new_document_a_small_step(app: Any, tmp_path: Any) -> None:
-    assert documents.DOCUMENTS["slip"].template == "pdf/slip.html"
-    doc = documents.register_document("test-note", "pdf/slip.html", "Test")
-    try:
-        text, reader = pdf_text(documents.render_document("test-note", [slip()], qr_svg=documents.qr_svg))
-        assert "VS-2026-000007" in text and len(reader.pages) == 1
-    finally:
-        documents.DOCUMENTS.pop(doc.name)
+    assert SLIP.template == "pdf/slip.html"
+    doc = DocumentType("test-note", "pdf/slip.html", "Test")
+    text, reader = pdf_text(render_document(doc, [slip()], qr_svg=engine.qr_svg))
+    assert "VS-2026-000007" in text and len(reader.pages) == 1

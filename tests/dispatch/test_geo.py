@@ -137,3 +137,17 @@ def test_gazetteer_is_a_geopy_geocoder():
     assert location is not None
     assert 31.0 < location.latitude < 31.5  # Shanghai, not Nanjing
     assert coder.geocode("") is None
+
+
+def test_coordinates_given_by_a_person_are_both_or_neither_and_on_the_map(app):
+    from dispatch.core.errors import Invalid
+    from dispatch.geo import check_position
+
+    assert check_position(None, None) is False
+    assert check_position(31.2, 121.5) is True
+    with pytest.raises(Invalid) as missing:
+        check_position(31.2, None)
+    assert missing.value.fields == {"longitude": "required with the other"}
+    with pytest.raises(Invalid) as off_map:
+        check_position(91, -181)
+    assert set(off_map.value.fields) == {"latitude", "longitude"}

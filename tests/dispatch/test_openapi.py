@@ -61,3 +61,100 @@ def test_every_referenced_schema_exists(client):
     spec = spec_of(client)
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', str(spec).replace("'", '"')))
     assert refs <= set(spec["components"]["schemas"])
+
+
+# ----------------------------------------------------------------------------- the document agrees with the parsers
+
+
+def examples(schema):
+    """(value, valid) pairs drawn from a property schema's own keywords: each bound, just inside and just
+    outside, each enum member and a stranger, a text at and past maxLength, a value of the wrong type."""
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    out = []
+    if "enum" in schema:
+        out += [(v, True) for v in schema["enum"]] + [("not-one-of-them", False), (7, False)]
+        return out
+    if "integer" in types or "number" in types:
+        step = 1 if "integer" in types else 0.5
+        if "minimum" in schema:
+            out += [(schema["minimum"], True), (schema["minimum"] - step, False)]
+        if "exclusiveMinimum" in schema:
+            out += [(schema["exclusiveMinimum"], False), (schema["exclusiveMinimum"] + step, True)]
+        if "maximum" in schema:
+            out += [(schema["maximum"], True), (schema["maximum"] + step, False)]
+        if "integer" in types and "number" not in types:
+            out += [(1.5, False)]
+        if "string" not in types:
+            out += [("12", False)]
+        out += [(True, False)]
+    if types == ["string"] and "format" not in schema and "pattern" not in schema and "maxLength" in schema:
+        out += [("x" * schema["maxLength"], True), ("x" * (schema["maxLength"] + 1), False), (12, False)]
+    if types == ["boolean"]:
+        out += [(True, True), ("yes", False)]
+    return out
+
+
+def test_examples_agree_with_the_document_itself():
+    from jsonschema import Draft202012Validator
+
+    from technicians.api import QUANTITY
+
+    for schema in (QUANTITY, {"type": "integer", "minimum": 1, "maximum": 5}, {"enum": ["a", "b"]},
+                   {"type": "string", "maxLength": 3}):
+        for value, valid in examples(schema):
+            assert Draft202012Validator(schema).is_valid(value) == valid, (schema, value)
+
+
+def test_part_quantity_as_documented_is_what_the_parser_takes():
+    """The phone's part lines: decimals (refrigerant by the kg) are documented because they are accepted."""
+    from jsonschema import Draft202012Validator
+
+    from billing.services.parts import parse_part_lines
+    from dispatch.core.errors import Invalid
+    from technicians.api import OPENAPI
+
+    item = OPENAPI["schemas"]["CompleteIn"]["properties"]["parts"]["items"]
+    quantity = item["properties"]["quantity"]
+    values = examples(quantity) + [(v, True) for v in quantity["examples"]] + [
+        ("999", True), ("0.001", True), ("1000", False), ("-1", False), ("0", False), ("abc", False), (None, True)]
+    for value, _ in values:
+        documented = Draft202012Validator(item).is_valid({"sku": "FLT-1620", "quantity": value})
+        try:
+            parse_part_lines([{"sku": "FLT-1620", "quantity": value}])
+            parsed = True
+        except Invalid:
+            parsed = False
+        assert documented == parsed, (value, documented, parsed)
+    assert quantity["type"] != "integer"
+
+
+def _fields_refused(response):
+    if response.status_code != 422:
+        return set()
+    return set((response.get_json() or {}).get("error", {}).get("fields", {}))
+
+
+def test_every_documented_field_bound_is_the_parsers(app, api, admin):
+    """For each documented request body whose endpoint takes no path id: every bound, enum and length
+    in the document is sent just inside (the field is not refused) and just outside (it is)."""
+    client = api(admin)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    checked = 0
+    for path, operations in spec["paths"].items():
+        if "{" in path:
+            continue
+        for method, operation in operations.items():
+            ref = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if not ref:
+                continue
+            schema = schemas[ref["$ref"].rsplit("/", 1)[-1]]
+            for name, prop in schema.get("properties", {}).items():
+                for value, valid in examples(prop):
+                    refused = _fields_refused(getattr(client, method)(path, json={name: value}))
+                    if not valid and name not in refused and refused:
+                        continue  # a handler that checks ids after the other fields stopped before this one
+                    assert (name not in refused) == valid, (method, path, name, value, refused)
+                    checked += 1
+    assert checked > 40, checked

@@ -1,4 +1,4 @@
-"""The suggestion rules on plain data (dispatch.scheduling.suggest) and on the database.
+"""The suggestion rules on plain data (dispatch.scheduling.ranking.suggest) and on the database.
 
 All times fixed: Tuesday 2026-11-24 in Asia/Shanghai, so nothing depends on when the suite runs.
 """
@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch import geo, scheduling
-from dispatch.scheduling import Job, Stop, TechnicianPlan, TravelModel, suggest, working_spans
+from dispatch import geo
+from dispatch.scheduling import plans as db_plans
+from dispatch.scheduling import ranking
+from dispatch.scheduling.calendars import working_spans
+from dispatch.scheduling.ranking import Job, Stop, TechnicianPlan, TravelModel, suggest
 
 TZ = ZoneInfo("Asia/Shanghai")
 MODEL = TravelModel(road_factor=1.3, speed_kmh=40.0, tz=TZ)
@@ -172,26 +175,39 @@ def test_limit_and_variety():
     plans = [tech(str(i), base=east(i)) for i in range(6)]
     r = suggest(job(), plans, MODEL, at(24, 7), limit=5)
     assert len(r.items) == 5
-    assert max(sum(1 for s in r.items if s.technician_id == p.id) for p in plans) <= scheduling.PER_TECHNICIAN
+    assert max(sum(1 for s in r.items if s.technician_id == p.id) for p in plans) <= ranking.PER_TECHNICIAN
 
 
 def test_suggestions_from_the_database_use_calendars(dispatcher, technician):
     """The database adapter: working hours, time off and booked visits of real technicians."""
-    from dispatch import services
     from dispatch.core.extensions import db
     from dispatch.core.timeutil import utcnow
     from dispatch.models import TimeOff
+    from dispatch.services.users import set_working_hours
     from tests.factories import make_call, make_user
 
     every_day = [(d, time(0), time(23, 45)) for d in range(7)]
-    services.set_working_hours(technician, every_day)
+    set_working_hours(technician, every_day)
     plumber = make_user("technician", username="pete", name="Pete Plumber", skills=["plumbing"])
-    services.set_working_hours(plumber, every_day)
+    set_working_hours(plumber, every_day)
     now = utcnow()
     db.session.add(TimeOff(user_id=technician.id, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=5)))
     db.session.commit()
     call = make_call(dispatcher, required_skill="hvac")
-    result = scheduling.suggestions_for_call(call, limit=5, now=now)
+    result = db_plans.suggestions_for_call(call, limit=5, now=now)
     assert result.items and {s.technician_id for s in result.items} == {technician.id}
     assert all(s.start >= now + timedelta(hours=5) for s in result.items)
     assert result.duration == timedelta(minutes=60)
+
+
+def test_one_local_day_window(app):
+    """The board, the slips, the phone and the API all mean the same by "a day": local midnight to midnight."""
+    from datetime import UTC, date
+
+    from dispatch.scheduling.visits import day_window
+
+    with app.app_context():
+        start, end = day_window(date(2026, 11, 23))
+        assert start == datetime(2026, 11, 23, tzinfo=TZ) == datetime(2026, 11, 22, 16, tzinfo=UTC)
+        assert end - start == timedelta(days=1)
+        assert day_window(date(2026, 11, 23), days=7)[1] == datetime(2026, 11, 30, tzinfo=TZ)

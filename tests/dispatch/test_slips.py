@@ -13,11 +13,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from dispatch import documents
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent
 from dispatch.models import Visit
-from dispatch.scheduling import book_visit
+from dispatch.scheduling.booking import book_visit
+from dispatch.slips.data import Voucher, VoucherLine, register_voucher_provider, voucher_provider
 from tests.factories import make_call, make_customer, make_equipment, make_site, make_user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -153,22 +153,22 @@ def test_after_sign_off_the_slip_is_the_voucher(app: Any, dispatcher: Any, techn
     visit = book(dispatcher, technician, 10)
     digest = "ab" * 32
 
-    def provider(v: Visit) -> documents.Voucher | None:
+    def provider(v: Visit) -> Voucher | None:
         if v.id != visit.id:
             return None
-        return documents.Voucher(
+        return Voucher(
             work_summary="Cleaned the condenser, recharged R410A.", labor_minutes=75, signer_name="王小明",
             signed_at=at(11), content_sha256=digest,
-            parts=[documents.VoucherLine("R410A refrigerant 1 kg", 2, Decimal("60.00"), Decimal("120.00"), "R410A")],
+            parts=[VoucherLine("R410A refrigerant 1 kg", 2, Decimal("60.00"), Decimal("120.00"), "R410A")],
             amounts=[("Parts", Decimal("120.00"))], total=Decimal("0.00"),
             amount_note="Free service (warranty): no charge.", outcome="fixed")
 
-    previous = documents.voucher_provider()
-    documents.register_voucher_provider(app, provider)
+    previous = voucher_provider()
+    register_voucher_provider(app, provider)
     try:
         text, reader = pdf_text(api(dispatcher).get(f"/api/v1/visits/{visit.id}/slip.pdf"))
     finally:
-        documents.register_voucher_provider(app, previous)
+        register_voucher_provider(app, previous)
     assert len(reader.pages) == 1
     for fact in ("Service voucher", "服务凭证", "Cleaned the condenser", "75 min", "R410A refrigerant 1 kg",
                  "120.00", "王小明", "2026-11-20 11:00:00", digest, "Free service (warranty): no charge.",
@@ -204,7 +204,7 @@ def test_prints_at_the_same_moment_are_each_counted(dispatcher: Any, technician:
 
 def test_a_cancelled_visit_prints_marked_and_leaves_the_days_batch(dispatcher: Any, technician: Any,
                                                                      api: Any) -> None:
-    from dispatch.scheduling import cancel_visit
+    from dispatch.scheduling.booking import cancel_visit
 
     kept, cancelled = book(dispatcher, technician, 9), book(dispatcher, technician, 14)
     cancel_visit(dispatcher, cancelled, "customer away")

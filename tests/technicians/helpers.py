@@ -7,11 +7,11 @@ import struct
 import zlib
 from datetime import datetime, time, timedelta
 
-from dispatch import scheduling
 from dispatch.core.extensions import db
 from dispatch.core.models import User
 from dispatch.core.timeutil import local_today, local_tz, utcnow
 from dispatch.models import RepairCall, Visit
+from dispatch.scheduling import booking
 
 
 def today_visit(actor: User, call: RepairCall, technician: User, minutes: int = 60) -> Visit:
@@ -19,7 +19,7 @@ def today_visit(actor: User, call: RepairCall, technician: User, minutes: int = 
     midnight = datetime.combine(local_today(), time.min, tzinfo=local_tz())
     now = utcnow()
     start = (midnight + (now - midnight) / 2).replace(microsecond=0)
-    visit = scheduling.book_visit(actor, call, technician, start, start + timedelta(minutes=minutes))
+    visit = booking.book_visit(actor, call, technician, start, start + timedelta(minutes=minutes))
     db.session.commit()
     return visit
 

@@ -8,13 +8,14 @@ import io
 import json
 import threading
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent
-from dispatch.documents import slip_data
 from dispatch.models import RepairCall, Visit
+from dispatch.slips.data import slip_data
 from technicians.models import Signature, VisitEvent, WorkRecord
 from tests.billing.helpers import call_of, catalogue
 from tests.factories import make_user
@@ -135,6 +136,7 @@ def test_signature_checks(api, dispatcher, technician):
     assert db.session.scalar(select(func.count(Signature.id))) == 1
 
 
+@pytest.mark.concurrency
 def test_two_devices_sign_at_once_one_signature(app, api, dispatcher, technician):
     tech, visit, _ = _on_site(api, dispatcher, technician)
     assert tech.post(f"/api/v1/visits/{visit.id}/complete", json=WORK).status_code == 200
@@ -279,7 +281,7 @@ def test_only_own_visits_and_no_billing(api, client, login, dispatcher, technici
 
 
 def test_cancelled_visit_is_a_conflict(api, dispatcher, technician):
-    from dispatch.scheduling import cancel_visit
+    from dispatch.scheduling.booking import cancel_visit
 
     call = call_of("charged", dispatcher)
     visit = today_visit(dispatcher, call, technician)
@@ -291,7 +293,7 @@ def test_cancelled_visit_is_a_conflict(api, dispatcher, technician):
 
 
 def test_visit_given_to_another_technician_is_a_conflict_for_the_first(api, dispatcher, technician):
-    from dispatch.scheduling import reschedule_visit
+    from dispatch.scheduling.booking import reschedule_visit
 
     visit = today_visit(dispatcher, call_of("charged", dispatcher), technician)
     ann = make_user("technician", username="ann")

@@ -131,14 +131,14 @@ def test_demo_technician_has_a_day_in_several_states(runner, client, login):
 def test_visit_page_links_to_its_slip(client, login, technician, dispatcher):
     from datetime import timedelta
 
-    from dispatch import scheduling
     from dispatch.core.extensions import db
     from dispatch.core.timeutil import utcnow
+    from dispatch.scheduling import booking
     from tests.factories import make_call
 
     call = make_call(dispatcher)
     start = utcnow() + timedelta(hours=1)
-    visit = scheduling.book_visit(dispatcher, call, technician, start, start + timedelta(hours=1))
+    visit = booking.book_visit(dispatcher, call, technician, start, start + timedelta(hours=1))
     db.session.commit()
     login(technician)
     page = client.get(f"/t/visits/{visit.id}").get_data(as_text=True)
@@ -146,3 +146,70 @@ def test_visit_page_links_to_its_slip(client, login, technician, dispatcher):
     assert href in page
     response = client.get(href)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+
+
+def _completed_charged_visit(client, login, dispatcher, technician) -> tuple[Visit, str]:
+    catalogue(dispatcher)
+    visit = today_visit(dispatcher, call_of("charged", dispatcher), technician)
+    login(technician)
+    url = f"/t/visits/{visit.id}"
+    assert client.post(f"{url}/arrive").status_code == 302
+    assert client.post(f"{url}/complete", data={"work_summary": "Changed the capacitor.", "labor_minutes": "60",
+                                                "outcome": "fixed"}).status_code == 302
+    return visit, url
+
+
+def test_a_repeated_payment_form_replays_the_first_answer(client, login, dispatcher, technician):
+    visit, url = _completed_charged_visit(client, login, dispatcher, technician)
+    first = client.post(f"{url}/payments", data={"amount": "10.00", "method": "cash", "request_key": "tap-1"})
+    again = client.post(f"{url}/payments", data={"amount": "10.00", "method": "cash", "request_key": "tap-1"},
+                        follow_redirects=True)
+    assert first.status_code == 302 and first.headers["Location"].endswith(f"{url}#payment")
+    receipt = db.session.scalar(select(Payment.receipt_number))
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
+    # The repeat gets the first answer's message: the receipt of the one payment.
+    assert again.status_code == 200 and f"recorded: receipt {receipt}" in again.get_data(as_text=True)
+    # A new form (a new key) is a new payment; the header works as the hidden field does.
+    assert client.post(f"{url}/payments", data={"amount": "5.00", "method": "cash"},
+                       headers={"Idempotency-Key": "hdr-1"}).status_code == 302
+    assert client.post(f"{url}/payments", data={"amount": "5.00", "method": "cash"},
+                       headers={"Idempotency-Key": "hdr-1"}).status_code == 302
+    assert db.session.scalar(select(func.count(Payment.id))) == 2
+
+
+def test_a_refused_payment_keeps_its_key_free_for_the_corrected_form(client, login, dispatcher, technician):
+    visit, url = _completed_charged_visit(client, login, dispatcher, technician)
+    refused = client.post(f"{url}/payments", data={"amount": "99999.00", "method": "cash", "request_key": "k-7"},
+                          follow_redirects=True)
+    assert refused.status_code == 200 and db.session.scalar(select(func.count(Payment.id))) == 0
+    assert client.post(f"{url}/payments", data={"amount": "10.00", "method": "cash",
+                                                "request_key": "k-7"}).status_code == 302
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
+
+
+def test_the_visit_page_offers_the_actions_the_services_allow(dispatcher, technician):
+    from billing.services.charges import charges_for_call
+    from dispatch.scheduling.booking import cancel_visit
+    from technicians.services import progress, signoff, work
+    from technicians.services.actions import visit_actions
+
+    def actions(visit: Visit):
+        return visit_actions(visit, technician, record=work.work_record(visit), signature=signoff.signature(visit),
+                             sheet=charges_for_call(visit.call))
+
+    visit = today_visit(dispatcher, call_of("charged", dispatcher), technician)
+    first = actions(visit)
+    assert first.on_my_way and first.arrive and not first.complete and not first.pay and not first.sign
+    progress.arrive(technician, visit)
+    on_site = actions(visit)
+    assert not on_site.on_my_way and not on_site.arrive and on_site.complete and not on_site.pay
+    work.complete(technician, visit, work_summary="Done", labor_minutes=30, parts=[], outcome="fixed")
+    done = actions(visit)
+    assert done.complete and done.pay and done.sign
+    assert not visit_actions(visit, dispatcher, record=work.work_record(visit), signature=None,
+                             sheet=charges_for_call(visit.call)).complete  # the desk records no work
+    from tests.factories import make_user
+
+    other = today_visit(dispatcher, call_of("free", dispatcher), make_user("technician", username="sam"))
+    cancel_visit(dispatcher, other, "not needed")
+    assert not any(vars(actions(other)).values())

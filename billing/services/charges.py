@@ -1,0 +1,214 @@
+"""What a call costs by its category: coverage, the charge lines a visit's work makes, and the call's bill.
+
+Plain functions on explicit arguments. They flush, never commit, and raise domain errors.
+
+Arithmetic: every line amount is rounded half-up to cents on its own (labor = minutes x rate / 60,
+parts = quantity x unit price); tax is taken on the subtotal of what is due and rounded the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from dispatch.core import audit
+from dispatch.core.errors import Conflict, Invalid
+from dispatch.core.extensions import db
+from dispatch.core.models import User
+from dispatch.core.timeutil import utcnow
+from dispatch.core.types import money
+from dispatch.models import Category, RepairCall, Visit
+
+from ..models import ChargeKind, ChargeLine, Payment
+from ..parsing import ZERO
+from .parts import resolve_parts
+from .prices import current_prices, prices_at
+
+MAX_LABOR_MINUTES = 24 * 60
+KIND_ORDER = {ChargeKind.CALL_OUT: 0, ChargeKind.LABOR: 1, ChargeKind.PART: 2}
+
+
+# ----------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the call's category covers, and how to say it."""
+
+    call_out: bool
+    labor: bool
+    parts: bool
+    by: str | None
+    explanation: str
+
+    def covers(self, kind: str) -> bool:
+        return {ChargeKind.CALL_OUT: self.call_out, ChargeKind.LABOR: self.labor,
+                ChargeKind.PART: self.parts}[kind]
+
+
+def coverage_for(call: RepairCall) -> Coverage:
+    if call.category == Category.FREE:
+        reason = (call.category_reason or "").strip()
+        by = reason if reason.lower().startswith("free") else ("free: " + reason if reason else "free")
+        by = by[:300]
+        return Coverage(True, True, True, by, f"{by}: nothing to pay")
+    if call.category == Category.CONTRACT:
+        label = f"contract {call.contract.number}" if call.contract is not None else "contract"
+        covers_parts = bool(call.contract is not None and call.contract.covers_parts)
+        if covers_parts:
+            return Coverage(True, True, True, label, f"{label} covers call-out, labor and parts")
+        return Coverage(True, True, False, label, f"{label} covers labor and call-out; parts are charged")
+    return Coverage(False, False, False, None, "charged: call-out, labor and parts are due")
+
+
+# ----------------------------------------------------------------------------- charge lines
+
+
+def lock_call(call: RepairCall) -> None:
+    """Serialise billing changes of one call: the call row is locked on PostgreSQL (SQLite writers hold
+    the database lock from BEGIN IMMEDIATE). Reads after this see what others committed before."""
+    db.session.execute(select(RepairCall.id).where(RepairCall.id == call.id).with_for_update())
+
+
+def _live_lines(call: RepairCall) -> list[ChargeLine]:
+    lines = db.session.scalars(select(ChargeLine).where(ChargeLine.call_id == call.id,
+                                                        ChargeLine.voided_at.is_(None)))
+    return sorted(lines, key=lambda ln: (KIND_ORDER.get(ln.kind, 9), ln.visit_id or 0, ln.id))
+
+
+def record_work(actor: User | None, call: RepairCall, visit: Visit, *, labor_minutes: int,
+                parts: Sequence[tuple[str, Any]]) -> list[ChargeLine]:
+    """Replaces the visit's draft charge lines with the work now recorded; returns the visit's lines.
+
+    The call-out fee is charged once per call, with the first visit that records work.
+    """
+    if visit.call_id != call.id:
+        raise Invalid("The visit belongs to another call.", fields={"visit_id": "not this call's visit"})
+    if isinstance(labor_minutes, bool) or not isinstance(labor_minutes, int) or \
+            not 0 <= labor_minutes <= MAX_LABOR_MINUTES:
+        raise Invalid(f"labor_minutes must be a whole number from 0 to {MAX_LABOR_MINUTES}.",
+                      fields={"labor_minutes": f"a whole number from 0 to {MAX_LABOR_MINUTES}"})
+    wanted = resolve_parts(parts)
+    lock_call(call)
+    live = _live_lines(call)
+    mine = [ln for ln in live if ln.visit_id == visit.id]
+    if any(ln.locked_at is not None for ln in mine):
+        raise Conflict("The work of this visit is signed off; its charges can no longer change.",
+                       code="charges_locked")
+    before = [_line_snapshot(ln) for ln in mine]
+    now = utcnow()
+    for line in mine:
+        line.voided_at = now
+    prices = current_prices()
+    cover = coverage_for(call)
+    new: list[ChargeLine] = []
+
+    def add(kind: str, **values: Any) -> None:
+        covered = cover.covers(kind)
+        line = ChargeLine(call_id=call.id, visit_id=visit.id, kind=kind, covered=covered,
+                          covered_by=cover.by if covered else None,
+                          created_by_id=actor.id if actor is not None else None, created_at=now, **values)
+        db.session.add(line)
+        new.append(line)
+
+    others_have_call_out = any(ln.kind == ChargeKind.CALL_OUT and ln.visit_id != visit.id for ln in live)
+    if not others_have_call_out:
+        fee = money(prices.call_out_fee)
+        add(ChargeKind.CALL_OUT, sku=None, description="Call-out fee", quantity=Decimal(1),
+            unit_price=fee, amount=fee, cost=fee)
+    if labor_minutes > 0:
+        rate = money(prices.labor_rate_per_hour)
+        amount = money(Decimal(labor_minutes) * rate / Decimal(60))
+        hours = (Decimal(labor_minutes) / Decimal(60)).quantize(Decimal("0.0001"))
+        add(ChargeKind.LABOR, sku=None, description=f"Labor {labor_minutes} min at {rate}/h",
+            quantity=hours, labor_minutes=labor_minutes, unit_price=rate, amount=amount, cost=amount)
+    for part, qty in wanted:
+        unit_price = money(part.unit_price)
+        add(ChargeKind.PART, sku=part.sku, description=part.name[:300], quantity=qty, unit_price=unit_price,
+            amount=money(qty * unit_price),
+            cost=money(qty * part.unit_cost) if part.unit_cost is not None else None)
+    db.session.flush()
+    audit.record(actor, visit, "charges.recorded", before={"lines": before},
+                 after={"lines": [_line_snapshot(ln) for ln in new], "labor_minutes": labor_minutes})
+    return new
+
+
+def visit_lines(visit: Visit) -> list[ChargeLine]:
+    lines = db.session.scalars(select(ChargeLine).where(ChargeLine.visit_id == visit.id,
+                                                        ChargeLine.voided_at.is_(None)))
+    return sorted(lines, key=lambda ln: (KIND_ORDER.get(ln.kind, 9), ln.id))
+
+
+def lock_call_charges(call: RepairCall, visit: Visit, actor: User | None = None) -> list[ChargeLine]:
+    """After sign-off: the visit's lines become read-only (a later record_work is a 409)."""
+    if visit.call_id != call.id:
+        raise Invalid("The visit belongs to another call.", fields={"visit_id": "not this call's visit"})
+    now = utcnow()
+    lines = visit_lines(visit)
+    locked = [ln for ln in lines if ln.locked_at is None]
+    for line in locked:
+        line.locked_at = now
+    db.session.flush()
+    if locked:
+        audit.record(actor, visit, "charges.locked", after={"lines": [ln.id for ln in locked]})
+    return lines
+
+
+def _line_snapshot(line: ChargeLine) -> dict[str, Any]:
+    return audit.snapshot(line, "kind", "sku", "quantity", "unit_price", "amount", "covered")
+
+
+# ----------------------------------------------------------------------------- the charge sheet
+
+
+@dataclass
+class ChargeSheet:
+    call_id: int
+    category: str
+    lines: list[ChargeLine]
+    subtotal: Decimal
+    tax: Decimal
+    tax_rate: Decimal
+    total_due: Decimal
+    currency: str
+    explanation: str
+    cost: Decimal
+    list_total: Decimal
+    paid: Decimal
+    balance: Decimal
+    locked: bool
+    payments: list[Payment] = field(default_factory=list)
+
+
+def charges_for_call(call: RepairCall) -> ChargeSheet:
+    """The call's bill. Tax and currency are those of the price list in force when the work was last
+    recorded, so a later price change does not alter a bill already shown (or signed)."""
+    lines = _live_lines(call)
+    prices = prices_at(max(ln.created_at for ln in lines)) if lines else current_prices()
+    subtotal = money(sum((ln.due for ln in lines), ZERO))
+    tax = money(subtotal * prices.tax_rate)
+    total_due = subtotal + tax
+    payments = call_payments(call)
+    paid = money(sum((p.amount for p in payments), ZERO))
+    cover = coverage_for(call)
+    explanation = cover.explanation if lines else "no work recorded yet"
+    if lines and call.category == Category.CONTRACT and not cover.parts and \
+            not any(ln.kind == ChargeKind.PART for ln in lines):
+        explanation = cover.explanation.split(";")[0]
+    return ChargeSheet(
+        call_id=call.id, category=call.category, lines=lines, subtotal=subtotal, tax=tax,
+        tax_rate=prices.tax_rate, total_due=total_due, currency=prices.currency, explanation=explanation,
+        cost=money(sum((ln.cost or ZERO for ln in lines), ZERO)),
+        list_total=money(sum((ln.amount for ln in lines), ZERO)),
+        paid=paid, balance=total_due - paid, locked=bool(lines) and all(ln.locked_at for ln in lines),
+        payments=payments)
+
+
+
+def call_payments(call: RepairCall) -> list[Payment]:
+    """The payments taken on the call, oldest first (the bill's paid and balance come from them)."""
+    return list(db.session.scalars(select(Payment).where(Payment.call_id == call.id).order_by(Payment.id)))

@@ -1,0 +1,71 @@
+"""The price list: call-out fee, labor rate, tax rate and currency, versioned (never overwritten)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from dispatch.core import audit
+from dispatch.core.errors import Invalid
+from dispatch.core.extensions import db
+from dispatch.core.models import User
+from dispatch.core.timeutil import utcnow
+from dispatch.core.types import money
+
+from ..models import Prices
+from ..parsing import invalid_message, parse_decimal
+
+# Until finance sets a price list, these hold (the demo values of API.md).
+DEFAULT_PRICES = {"call_out_fee": Decimal("80.00"), "labor_rate_per_hour": Decimal("120.00"),
+                  "tax_rate": Decimal("0.13"), "currency": "CNY"}
+
+
+def current_prices() -> Prices:
+    """The latest price list; before finance set one, an unsaved list with the default values."""
+    prices = db.session.scalar(select(Prices).order_by(Prices.effective_from.desc(), Prices.id.desc()).limit(1))
+    if prices is None:
+        prices = Prices(**DEFAULT_PRICES)
+    return prices
+
+
+def prices_at(when: datetime) -> Prices:
+    """The price list in force at `when` (the defaults if none was set by then)."""
+    prices = db.session.scalar(select(Prices).where(Prices.effective_from <= when)
+                               .order_by(Prices.effective_from.desc(), Prices.id.desc()).limit(1))
+    return prices if prices is not None else Prices(**DEFAULT_PRICES)
+
+
+def price_history(limit: int = 20) -> list[Prices]:
+    return list(db.session.scalars(
+        select(Prices).order_by(Prices.effective_from.desc(), Prices.id.desc()).limit(limit)))
+
+
+def set_prices(actor: User, *, call_out_fee: Any, labor_rate_per_hour: Any, tax_rate: Any,
+               currency: Any = None) -> Prices:
+    """Adds a new version of the price list (the old one stays, for history)."""
+    errors: dict[str, str] = {}
+    fee = parse_decimal(call_out_fee, "call_out_fee", errors)
+    rate = parse_decimal(labor_rate_per_hour, "labor_rate_per_hour", errors)
+    tax = parse_decimal(tax_rate, "tax_rate", errors, places=4, maximum=Decimal(1))
+    if tax is None and "tax_rate" in errors and errors["tax_rate"].startswith("must be at"):
+        errors["tax_rate"] = "must be from 0 to 1 (0.13 is 13 %)"
+    before = current_prices()
+    if currency is None or (isinstance(currency, str) and not currency.strip()):
+        currency = before.currency
+    if not isinstance(currency, str) or len(currency.strip()) != 3 or not currency.strip().isalpha():
+        errors["currency"] = "a three-letter currency code like CNY"
+    if errors:
+        raise Invalid(invalid_message("The prices cannot be saved", errors), fields=errors)
+    assert fee is not None and rate is not None and tax is not None
+    old = audit.snapshot(before, "call_out_fee", "labor_rate_per_hour", "tax_rate", "currency")
+    prices = Prices(call_out_fee=money(fee), labor_rate_per_hour=money(rate), tax_rate=tax,
+                    currency=currency.strip().upper(), effective_from=utcnow(),
+                    set_by_id=actor.id if actor is not None else None)
+    db.session.add(prices)
+    db.session.flush()
+    audit.record(actor, prices, "prices.set", before=old,
+                 after=audit.snapshot(prices, "call_out_fee", "labor_rate_per_hour", "tax_rate", "currency"))
+    return prices

@@ -1,0 +1,116 @@
+"""API: repair calls, their communication log and the customer's feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+
+from ..core.apiutil import api_view, body, paginate
+from ..core.errors import Invalid
+from ..core.models import Role
+from ..core.security import DESK, MANAGERS, allow
+from ..core.validate import Fields
+from ..models import CallStatus, Category, Channel, Customer, Equipment, Priority, RepairCall, Site
+from ..schemas import call_json, note_json
+from ..services import calls
+from .blueprint import bp, load_by_id
+
+READ_CALLS = DESK | {Role.TECHNICIAN, Role.FINANCE}
+
+
+@bp.post("/calls")
+@allow(DESK)
+@api_view
+def create_call() -> Any:
+    f = Fields(body())
+    channel = f.choice("channel", [c.value for c in Channel])
+    priority = f.choice("priority", [p.value for p in Priority])
+    problem_type = f.text("problem_type", max_length=100)
+    description = f.text("description", max_length=calls.MAX_DESCRIPTION)
+    on_site = f.boolean("on_site", default=True)
+    skill = f.text("required_skill", required=False, max_length=60)
+    received_at = f.datetime("received_at", required=False)
+    f.check("The call cannot be saved.")
+    customer = load_by_id(Customer, f.data.get("customer_id"), "customer", "customer_id")
+    site = load_by_id(Site, f.data.get("site_id"), "site", "site_id")
+    equipment = None
+    if f.data.get("equipment_id") is not None:
+        equipment = load_by_id(Equipment, f.data.get("equipment_id"), "equipment", "equipment_id")
+    call = calls.create_call(current_user, customer=customer, site=site, equipment=equipment,
+                                channel=channel or "", problem_type=problem_type or "", priority=priority or "",
+                                description=description or "", on_site=on_site,
+                                required_skill=skill.lower() if skill else None, received_at=received_at)
+    return call_json(call), 201
+
+
+@bp.get("/calls")
+@allow(READ_CALLS)
+@api_view
+def list_calls() -> Any:
+    args = request.args
+    status, category = args.get("status") or None, args.get("category") or None
+    if status and status != "open" and status not in {s.value for s in CallStatus}:
+        raise Invalid("Unknown status.", fields={"status": "one of: " + ", ".join(s.value for s in CallStatus)})
+    if category and category not in {c.value for c in Category}:
+        raise Invalid("Unknown category.", fields={"category": "one of: charged, contract, free"})
+    if args.get("priority") and args["priority"] not in {p.value for p in Priority}:
+        raise Invalid("Unknown priority.", fields={"priority": "one of: " + ", ".join(p.value for p in Priority)})
+    stmt = calls.calls_query(status=status, category=category, priority=args.get("priority") or None,
+                                q=args.get("q") or None, overdue=args.get("overdue") in ("1", "true"),
+                                technician_id=current_user.id if current_user.role == Role.TECHNICIAN else None)
+    return paginate(stmt, RepairCall.id, call_json)
+
+
+@bp.get("/calls/<int:call_id>")
+@allow(READ_CALLS)
+@api_view
+def get_call(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id, current_user)
+    data = call_json(call)
+    data["notes"] = [note_json(n) for n in call.notes]
+    return data
+
+
+@bp.patch("/calls/<int:call_id>")
+@allow(MANAGERS)
+@api_view
+def override_category(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id, current_user)
+    f = Fields(body())
+    category = f.choice("category", [c.value for c in Category])
+    reason = f.text("reason", max_length=1000)
+    f.check("The category cannot be changed.")
+    calls.override_category(current_user, call, category or "", reason or "")
+    return call_json(call)
+
+
+@bp.post("/calls/<int:call_id>/notes")
+@allow(DESK)
+@api_view
+def add_note(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id, current_user)
+    f = Fields(body())
+    channel = f.choice("channel", [c.value for c in Channel] + ["internal"])
+    text = f.text("text", max_length=5000)
+    follow_up = f.datetime("next_follow_up", required=False)
+    f.check("The note cannot be saved.")
+    note = calls.add_note(current_user, call, channel=channel or "", text=text or "", next_follow_up=follow_up)
+    return note_json(note), 201
+
+
+@bp.post("/calls/<int:call_id>/feedback")
+@allow(DESK)
+@api_view
+def feedback(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id, current_user)
+    f = Fields(body())
+    rating = f.integer("rating", minimum=1, maximum=5)
+    comment = f.text("comment", required=False, max_length=2000)
+    f.check("The feedback cannot be saved.")
+    calls.record_feedback(current_user, call, rating=rating or 0, comment=comment)
+    return call_json(call)
+
+
+feedback.openapi_status = "200"  # type: ignore[attr-defined]  # a POST that creates nothing (openapi.py)

@@ -1,0 +1,63 @@
+"""API: user accounts, the technicians, and who is calling."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..core.apiutil import api_view, body, paginate
+from ..core.models import Role, User
+from ..core.security import ALL_ROLES, DESK, allow
+from ..core.validate import Fields, parse_hours
+from ..schemas import user_json
+from ..services import users
+from .blueprint import bp
+
+
+def _hours(value: Any) -> list[tuple[int, time, time]] | None:
+    return None if value is None else parse_hours(value)
+
+
+@bp.post("/users")
+@allow(Role.ADMIN)
+@api_view
+def create_user() -> Any:
+    f = Fields(body())
+    username = f.text("username", max_length=80)
+    password = f.text("password", max_length=200)
+    name = f.text("name", required=False)
+    role = f.choice("role", [r.value for r in Role])
+    phone = f.text("phone", required=False, max_length=40)
+    skills = f.text_list("skills")
+    lat = f.number("base_latitude", required=False, minimum=-90, maximum=90)
+    lon = f.number("base_longitude", required=False, minimum=-180, maximum=180)
+    f.check("The user cannot be created.")
+    user = users.create_user(current_user, username=username or "", password=password or "",
+                             name=name or username or "", role=role or "", phone=phone, skills=skills,
+                             base_latitude=lat, base_longitude=lon, working_hours=_hours(f.data.get("working_hours")))
+    return user_json(user), 201
+
+
+@bp.get("/users")
+@allow(Role.ADMIN)
+@api_view
+def list_users() -> Any:
+    return paginate(select(User), User.id, user_json, descending=False)
+
+
+@bp.get("/technicians")
+@allow(DESK)
+@api_view
+def list_technicians() -> Any:
+    return paginate(select(User).where(User.role == Role.TECHNICIAN, User.active.is_(True)), User.id, user_json,
+                    descending=False)
+
+
+@bp.get("/me")
+@allow(ALL_ROLES)
+@api_view
+def me() -> Any:
+    return user_json(current_user)

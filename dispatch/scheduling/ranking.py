@@ -1,0 +1,255 @@
+"""Ranked suggestions on plain data: which technician, when, and why.
+
+The ranking runs on plain data (TechnicianPlan, Job, TravelModel), so the API, the board and the bench
+all call the same code: the desk loads plans from the database (plans.plans_from_db), the bench builds
+them from its JSON days. A technician's day is a route base -> visits in time order -> base; a new visit
+goes into one gap of that route and costs the extra kilometres it adds there. Pure: no database.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .. import geo
+from ..core.timeutil import localtime_text
+from .calendars import working_spans
+
+Point = tuple[float, float]
+
+GRID_MINUTES = 15
+HORIZON_DAYS = 3
+# What one minute of waiting is worth in extra kilometres, by priority: urgent calls go earliest (an hour
+# sooner is worth 60 km), normal ones trade 6 km for an hour, low ones go where the route is cheapest.
+# Earlier also keeps later capacity free for the calls still to come (bench/bench_booking.py measures it).
+KM_PER_MINUTE_LATER = {"urgent": 1.0, "high": 0.3, "normal": 0.1, "low": 0.025}
+AFTER_DEADLINE_PENALTY = 10_000.0
+PER_TECHNICIAN = 2  # at most this many of the first suggestions go to one technician
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A fixed point of a technician's day: a booked visit, or the base at the day's start and end."""
+
+    start: datetime
+    end: datetime
+    point: Point
+    label: str
+
+
+@dataclass
+class TechnicianPlan:
+    id: Any
+    name: str
+    skills: frozenset[str]
+    base: Point
+    hours: Sequence[tuple[int, time, time]]
+    time_off: Sequence[tuple[datetime, datetime]] = ()
+    visits: list[Stop] = field(default_factory=list)  # live visits, sorted by start
+
+    def add(self, stop: Stop) -> None:
+        bisect.insort(self.visits, stop, key=lambda s: s.start)
+
+
+@dataclass(frozen=True)
+class Job:
+    point: Point
+    duration: timedelta
+    priority: str = "normal"
+    required_skill: str | None = None
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TravelModel:
+    road_factor: float
+    speed_kmh: float
+    tz: ZoneInfo
+
+    def km(self, a: Point, b: Point) -> float:
+        return _road_km(a, b, self.road_factor)
+
+    def minutes(self, km: float) -> float:
+        return km / self.speed_kmh * 60
+
+
+@functools.lru_cache(maxsize=200_000)
+def _road_km(a: Point, b: Point, factor: float) -> float:
+    return 0.0 if a == b else geo.road_km(a, b, factor)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    technician_id: Any
+    technician_name: str
+    start: datetime
+    end: datetime
+    travel_km: float  # the extra km this visit adds to the technician's day
+    arrival: datetime  # when the technician can be there, leaving the previous stop as early as possible
+    within_deadline: bool
+    slack_minutes: int | None  # minutes between the start and the booking deadline (negative: late)
+    score: float  # 0-100, higher is better
+    cost: float
+    explanation: str
+
+
+@dataclass
+class SuggestionResult:
+    items: list[Suggestion]
+    nothing_fits: bool
+    message: str | None
+    duration: timedelta
+
+
+def _ceil(value: datetime, minutes: int = GRID_MINUTES) -> datetime:
+    step = minutes * 60
+    ts = value.timestamp()
+    rounded = -(-int(ts) // step) * step
+    return datetime.fromtimestamp(rounded, UTC)
+
+
+def _free_start(start: datetime, latest: datetime, duration: timedelta,
+                time_off: Sequence[tuple[datetime, datetime]]) -> datetime | None:
+    """The first grid start >= start with [start, start+duration] clear of time off, not after latest."""
+    start = _ceil(start)
+    moved = True
+    while moved and start <= latest:
+        moved = False
+        for off_start, off_end in time_off:
+            if off_start < start + duration and off_end > start:
+                start = _ceil(off_end)
+                moved = True
+    return start if start <= latest else None
+
+
+def _span_text(minutes: float) -> str:
+    minutes = int(round(minutes))
+    sign = "-" if minutes < 0 else ""
+    minutes = abs(minutes)
+    return f"{sign}{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{sign}{minutes} min"
+
+
+def search_horizon(now: datetime, deadline: datetime | None) -> datetime:
+    """How far ahead to look: HORIZON_DAYS, or two days past the booking deadline, at most eight days."""
+    horizon = now + timedelta(days=HORIZON_DAYS)
+    if deadline is not None:
+        horizon = min(max(horizon, deadline + timedelta(days=2)), now + timedelta(days=8))
+    return horizon
+
+
+def suggest(job: Job, plans: Iterable[TechnicianPlan], model: TravelModel, now: datetime, *, limit: int = 5,
+            horizon: datetime | None = None) -> SuggestionResult:
+    """Ranked (technician, slot) pairs for one job; see the module's notes. Pure: no database."""
+    earliest = _ceil(now)
+    if horizon is None:
+        horizon = search_horizon(now, job.deadline)
+    weight = KM_PER_MINUTE_LATER.get(job.priority, KM_PER_MINUTE_LATER["normal"])
+    skilled_plans = [p for p in plans if not job.required_skill or job.required_skill in p.skills]
+    skilled = len(skilled_plans)
+    found: list[Suggestion] = []
+    # First only the days up to the deadline (usually enough, and half the work); beyond it only when
+    # nothing fits inside.
+    if job.deadline is not None and job.deadline < horizon:
+        for plan in skilled_plans:
+            found.extend(_plan_candidates(job, plan, model, earliest, job.deadline + timedelta(minutes=1), weight))
+        found = [s for s in found if s.within_deadline]
+    if not found:
+        for plan in skilled_plans:
+            found.extend(_plan_candidates(job, plan, model, earliest, horizon, weight))
+    skill = f" with the skill {job.required_skill}" if job.required_skill else ""
+    if not skilled:
+        return SuggestionResult([], True, f"No active technician{skill}.", job.duration)
+    if not found:
+        return SuggestionResult([], True, f"No technician{skill} has a free slot in working hours before "
+                                          f"{localtime_text(horizon)}.", job.duration)
+    if not any(s.within_deadline for s in found):
+        message = (f"Nothing fits before the booking deadline ({localtime_text(job.deadline)}): no technician{skill} "
+                   "is free in time. The earliest slots after it are shown; booking one needs a manager's reason.")
+        found.sort(key=lambda s: (s.start, s.cost))
+        return SuggestionResult(_diverse(found, limit), True, message, job.duration)
+    # Slots after the deadline only appear when nothing fits inside it.
+    found = sorted((s for s in found if s.within_deadline), key=lambda s: (s.cost, s.start))
+    return SuggestionResult(_diverse(found, limit), False, None, job.duration)
+
+
+def _diverse(items: list[Suggestion], limit: int) -> list[Suggestion]:
+    """The best `limit`, in rank order, with no technician taking more than PER_TECHNICIAN places while
+    others wait; when too few technicians fit, the rest of the list fills up."""
+    chosen: list[int] = []
+    per: dict[Any, int] = {}
+    for i, s in enumerate(items):
+        if per.get(s.technician_id, 0) < PER_TECHNICIAN:
+            chosen.append(i)
+            per[s.technician_id] = per.get(s.technician_id, 0) + 1
+            if len(chosen) >= limit:
+                break
+    if len(chosen) < limit:
+        taken = set(chosen)
+        chosen += [i for i in range(len(items)) if i not in taken][:limit - len(chosen)]
+    return [items[i] for i in sorted(chosen)]
+
+
+def _plan_candidates(job: Job, plan: TechnicianPlan, model: TravelModel, earliest: datetime, horizon: datetime,
+                     weight: float) -> list[Suggestion]:
+    spans = working_spans(plan.hours, earliest, horizon, model.tz)
+    days: dict[date, list[tuple[datetime, datetime]]] = {}
+    for day, s, e in spans:
+        days.setdefault(day, []).append((s, e))
+    out = []
+    starts = [v.start for v in plan.visits]
+    for day_spans in days.values():
+        day_start, day_end = day_spans[0][0], max(e for _, e in day_spans)
+        # visits that touch this day, in time order (the list is sorted by start)
+        hi = bisect.bisect_left(starts, day_end)
+        stops = [v for v in plan.visits[:hi] if v.end > day_start]
+        chain = [Stop(day_start, day_start, plan.base, "base"), *stops, Stop(day_end, day_end, plan.base, "base")]
+        for prev, nxt in zip(chain, chain[1:], strict=False):
+            cand = _gap_candidate(job, plan, model, prev, nxt, day_spans, earliest, weight)
+            if cand is not None:
+                out.append(cand)
+    return out
+
+
+def _gap_candidate(job: Job, plan: TechnicianPlan, model: TravelModel, prev: Stop, nxt: Stop,
+                   day_spans: list[tuple[datetime, datetime]], earliest: datetime,
+                   weight: float) -> Suggestion | None:
+    if nxt.start <= earliest:
+        return None
+    km_in = model.km(prev.point, job.point)
+    km_out = model.km(job.point, nxt.point)
+    leave = max(prev.end, earliest)
+    arrival = leave + timedelta(minutes=model.minutes(km_in))
+    # The route back to base after the last visit may run past the working day; to a next visit it may not.
+    latest_end = nxt.start if nxt.label == "base" else nxt.start - timedelta(minutes=model.minutes(km_out))
+    start = None
+    for s, e in day_spans:
+        lo = max(arrival, s)
+        latest_start = min(latest_end, e) - job.duration
+        if lo > latest_start:
+            continue
+        start = _free_start(lo, latest_start, job.duration, plan.time_off)
+        if start is not None:
+            break
+    if start is None:
+        return None
+    extra = km_in + km_out - model.km(prev.point, nxt.point)
+    waited = (start - earliest).total_seconds() / 60
+    within = job.deadline is None or start <= job.deadline
+    slack = int((job.deadline - start).total_seconds() // 60) if job.deadline is not None else None
+    cost = extra + weight * waited + (0.0 if within else AFTER_DEADLINE_PENALTY)
+    tz = model.tz
+    came_from = "base" if prev.label == "base" else f"visit {prev.label}"
+    goes_to = "back to base" if nxt.label == "base" else f"to visit {nxt.label}"
+    text = (f"{plan.name}: +{extra:.1f} km to the day ({km_in:.1f} km from {came_from}, then {km_out:.1f} km "
+            f"{goes_to}); can arrive {arrival.astimezone(tz):%H:%M}, starts {start.astimezone(tz):%a %H:%M}")
+    if slack is not None:
+        text += (f"; {_span_text(slack)} before the booking deadline" if within
+                 else f"; {_span_text(-slack)} AFTER the booking deadline")
+    return Suggestion(technician_id=plan.id, technician_name=plan.name, start=start, end=start + job.duration,
+                      travel_km=round(extra, 2), arrival=arrival, within_deadline=within, slack_minutes=slack,
+                      score=round(100 / (1 + cost / 10), 1), cost=cost, explanation=text + ".")

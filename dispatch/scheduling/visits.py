@@ -1,0 +1,36 @@
+"""Visits as the desk, the slips and the technician's phone see them: one loader, one local day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from ..core.errors import NotFound
+from ..core.extensions import db
+from ..core.models import Role, User
+from ..core.timeutil import local_tz
+from ..models import Visit, VisitStatus
+
+
+def day_window(day: date, days: int = 1) -> tuple[datetime, datetime]:
+    """From local midnight of `day` to local midnight `days` days later: what "a day" means on the
+    board, the slips, the technician's phone and the API."""
+    start = datetime.combine(day, time(0), tzinfo=local_tz())
+    return start, start + timedelta(days=days)
+
+
+def get_visit_or_404(visit_id: int, for_user: User) -> Visit:
+    """A visit the user may see: a technician only their own (404 for anyone else's)."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or (for_user.role == Role.TECHNICIAN and visit.technician_id != for_user.id):
+        raise NotFound(f"There is no visit {visit_id}.")
+    return visit
+
+
+def visits_on(day_start: datetime, day_end: datetime, technician_id: int | None = None) -> list[Visit]:
+    stmt = select(Visit).where(Visit.start < day_end, Visit.end > day_start,
+                               Visit.status != VisitStatus.CANCELLED).order_by(Visit.technician_id, Visit.start)
+    if technician_id is not None:
+        stmt = stmt.where(Visit.technician_id == technician_id)
+    return list(db.session.scalars(stmt))

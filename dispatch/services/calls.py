@@ -1,0 +1,251 @@
+"""Repair calls from intake to closure: category, deadlines, status, notes, the customer's feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+
+from .. import sla
+from ..core import audit
+from ..core.errors import Conflict, Forbidden, Invalid, NotFound
+from ..core.extensions import db
+from ..core.models import AuditEvent, Role, User
+from ..core.numbering import next_number
+from ..core.timeutil import local_date_of, local_tz, utcnow
+from ..core.validate import is_id
+from ..models import (
+    OPEN_CALL_STATUSES,
+    CallNote,
+    CallStatus,
+    Category,
+    Channel,
+    Contract,
+    Customer,
+    Equipment,
+    Priority,
+    RepairCall,
+    Site,
+    Visit,
+)
+from .customers import searchable
+
+MAX_DESCRIPTION = 5000
+# Clocks differ a little between a phone, the desk and the server.
+_FUTURE_SLACK = timedelta(minutes=5)
+
+
+def get_call_or_404(call_id: object, for_user: User | None = None) -> RepairCall:
+    """The call; for a technician only the calls of their own visits (any other is "not there")."""
+    call = db.session.get(RepairCall, call_id) if is_id(call_id) else None
+    if call is not None and for_user is not None and for_user.role == Role.TECHNICIAN and not db.session.scalar(
+            select(Visit.id).where(Visit.call_id == call.id, Visit.technician_id == for_user.id).limit(1)):
+        call = None
+    if call is None:
+        raise NotFound(f"There is no call {call_id}.")
+    return call
+
+
+# ----------------------------------------------------------------------------- repair calls
+
+
+@dataclass(frozen=True)
+class Categorisation:
+    category: str
+    reason: str
+    contract: Contract | None = None
+
+
+def categorise(customer: Customer, equipment: Equipment | None, on: date) -> Categorisation:
+    """DOMAIN.md: under warranty on the call date -> free; else an active contract covering it -> contract;
+    else charged. The warranty's last day still counts."""
+    if equipment is not None and equipment.warranty_until is not None and on <= equipment.warranty_until:
+        return Categorisation(Category.FREE, f"free: under warranty until {equipment.warranty_until.isoformat()}")
+    contracts = db.session.scalars(select(Contract).where(
+        Contract.customer_id == customer.id, Contract.cancelled_at.is_(None),
+        Contract.starts_on <= on, Contract.ends_on >= on).order_by(Contract.ends_on.desc()))
+    for contract in contracts:
+        if contract.covers(equipment, on):
+            parts = "parts included" if contract.covers_parts else "parts charged"
+            return Categorisation(Category.CONTRACT,
+                                  f"contract: covered by {contract.number} until {contract.ends_on.isoformat()} "
+                                  f"({parts})", contract)
+    if equipment is not None and equipment.warranty_until is not None:
+        why = f"warranty ended {equipment.warranty_until.isoformat()}, no contract"
+    elif equipment is not None:
+        why = "no warranty, no contract"
+    else:
+        why = "no equipment under warranty, no contract"
+    return Categorisation(Category.CHARGED, f"charged: {why}")
+
+
+def create_call(actor: User, *, customer: Customer, site: Site, equipment: Equipment | None, channel: str,
+                problem_type: str, priority: str, description: str, on_site: bool = True,
+                required_skill: str | None = None, received_at: datetime | None = None,
+                parent_call: RepairCall | None = None) -> RepairCall:
+    errors: dict[str, str] = {}
+    if site.customer_id != customer.id:
+        errors["site_id"] = "not this customer's site"
+    if equipment is not None and equipment.customer_id != customer.id:
+        errors["equipment_id"] = "not this customer's equipment"
+    if channel not in {c.value for c in Channel}:
+        errors["channel"] = "one of: " + ", ".join(c.value for c in Channel)
+    if priority not in {p.value for p in Priority}:
+        errors["priority"] = "one of: " + ", ".join(p.value for p in Priority)
+    now = utcnow()
+    received = received_at or now
+    if received > now.replace(microsecond=0) + _FUTURE_SLACK:
+        errors["received_at"] = "cannot be in the future"
+    if errors:
+        raise Invalid("The call cannot be saved: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".",
+                      fields=errors)
+    cat = categorise(customer, equipment, local_date_of(received))
+    call = RepairCall(
+        number=next_number("call", received.astimezone(local_tz()).year),
+        customer=customer, site=site, equipment=equipment, channel=channel, problem_type=problem_type,
+        priority=priority, description=description, on_site=on_site, required_skill=required_skill or None,
+        status=CallStatus.NEW, category=cat.category, category_reason=cat.reason, contract=cat.contract,
+        received_at=received,
+        booking_deadline=sla.booking_deadline(received, site.remote) if on_site else None,
+        response_deadline=sla.response_deadline(received, priority),
+        resolution_deadline=sla.resolution_deadline(received, priority),
+        created_by=actor, parent_call_id=parent_call.id if parent_call else None,
+    )
+    db.session.add(call)
+    audit.record(actor, call, "call.created", after=audit.snapshot(
+        call, "number", "status", "category", "category_reason", "priority", "booking_deadline"))
+    return call
+
+
+def set_call_status(actor: User | None, call: RepairCall, status: str, reason: str | None = None) -> None:
+    """Every status change goes through here so the timeline is complete."""
+    if call.status == status:
+        return
+    before = call.status
+    call.status = status
+    now = utcnow()
+    if status == CallStatus.BOOKED and call.booked_at is None:
+        call.booked_at = now
+    if status == CallStatus.COMPLETED:
+        call.completed_at = now
+    if status == CallStatus.CLOSED:
+        call.closed_at = now
+    if status in (CallStatus.BOOKED, CallStatus.IN_PROGRESS) and call.responded_at is None:
+        call.responded_at = now
+    audit.record(actor, call, "call.status", before={"status": before}, after={"status": status}, reason=reason)
+
+
+_OVERRIDERS = (Role.MANAGER, Role.ADMIN)
+_FINAL = (CallStatus.CLOSED, CallStatus.CANCELLED)
+
+
+def may_override_category(user: User, call: RepairCall) -> bool:
+    """Whether the call page offers `user` the category override."""
+    return user.role in _OVERRIDERS and call.status not in _FINAL
+
+
+def override_category(actor: User, call: RepairCall, category: str, reason: str) -> RepairCall:
+    if actor.role not in _OVERRIDERS:
+        raise Forbidden("Only a service manager may override a call's category.")
+    if category not in {c.value for c in Category}:
+        raise Invalid("Unknown category.", fields={"category": "one of: charged, contract, free"})
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Say why the category changes: the reason is kept in the audit trail.",
+                      code="reason_required", fields={"reason": "required"})
+    if len(reason) > 1000:
+        raise Invalid("The reason is too long (at most 1000 characters).", fields={"reason": "too long"})
+    if call.status in _FINAL:
+        raise Conflict(f"Call {call.number} is {call.status}; its category can no longer change.",
+                       code="call_not_open")
+    before = audit.snapshot(call, "category", "category_reason")
+    call.category = category
+    call.category_reason = f"{category}: set by {actor.name} ({reason})"[:300]
+    call.category_overridden = True
+    if category != Category.CONTRACT:
+        call.contract = None
+    audit.record(actor, call, "call.category_override", before=before,
+                 after=audit.snapshot(call, "category", "category_reason"), reason=reason)
+    return call
+
+
+def add_note(actor: User, call: RepairCall, *, channel: str, text: str,
+             next_follow_up: datetime | None = None) -> CallNote:
+    if channel not in {c.value for c in Channel} | {"visit", "internal"}:
+        raise Invalid("Unknown channel.", fields={"channel": "phone, email, web, messaging, walk_in or internal"})
+    if not text.strip():
+        raise Invalid("Write what was said.", fields={"text": "required"})
+    note = CallNote(call=call, author=actor, channel=channel, text=text.strip(), next_follow_up=next_follow_up)
+    db.session.add(note)
+    if call.responded_at is None and channel != "internal":
+        call.responded_at = utcnow()
+    audit.record(actor, note, "call.note", after={"call_id": call.id, "channel": channel})
+    return note
+
+
+RATING_WORDS = {5: "very satisfied", 4: "satisfied", 3: "average", 2: "unsatisfied", 1: "unsatisfied"}
+
+
+def record_feedback(actor: User, call: RepairCall, *, rating: int, comment: str | None = None) -> RepairCall:
+    """The follow-up call (回访): 3 or more closes as resolved - customer confirmed; 1-2 reopens."""
+    if call.status != CallStatus.COMPLETED:
+        raise Conflict(f"Call {call.number} is {call.status}: feedback is taken once the work is complete.",
+                       code="not_completed")
+    if not 1 <= rating <= 5:
+        raise Invalid("The rating runs from 1 to 5.", fields={"rating": "1 to 5"})
+    call.rating = rating
+    call.feedback_comment = comment
+    audit.record(actor, call, "call.feedback", after={"rating": rating, "comment": comment})
+    if rating >= 3:
+        set_call_status(actor, call, CallStatus.CLOSED, reason="resolved - customer confirmed")
+    else:
+        call.completed_at = None
+        set_call_status(actor, call, CallStatus.REOPENED, reason=f"customer {RATING_WORDS[rating]}")
+        if call.on_site:
+            # The customer is owed a new visit, booked within the same window counted from now.
+            before = audit.snapshot(call, "booking_deadline")
+            call.booking_deadline = sla.booking_deadline(utcnow(), call.site.remote)
+            audit.record(actor, call, "call.booking_deadline", before=before,
+                         after=audit.snapshot(call, "booking_deadline"), reason="reopened: a new visit is due")
+    return call
+
+
+def calls_query(*, status: str | None = None, category: str | None = None, priority: str | None = None,
+                q: str | None = None, overdue: bool = False, customer_id: int | None = None,
+                technician_id: int | None = None) -> Select[Any]:
+    stmt = select(RepairCall)
+    if status:
+        if status == "open":
+            stmt = stmt.where(RepairCall.status.in_([s.value for s in OPEN_CALL_STATUSES]))
+        else:
+            stmt = stmt.where(RepairCall.status == status)
+    if category:
+        stmt = stmt.where(RepairCall.category == category)
+    if priority:
+        stmt = stmt.where(RepairCall.priority == priority)
+    if customer_id:
+        stmt = stmt.where(RepairCall.customer_id == customer_id)
+    if technician_id:
+        stmt = stmt.where(RepairCall.id.in_(select(Visit.call_id).where(Visit.technician_id == technician_id)))
+    if overdue:
+        stmt = stmt.where(RepairCall.status.in_([CallStatus.NEW, CallStatus.REOPENED]),
+                          RepairCall.booking_deadline < utcnow())
+    if q:
+        term = searchable(q)  # literally: "50%" or "_" are not wildcards
+        stmt = stmt.join(Customer, RepairCall.customer_id == Customer.id).where(or_(*(
+            column.icontains(term, autoescape=True) for column in (
+                RepairCall.number, Customer.name, RepairCall.description, RepairCall.problem_type, Customer.phone))))
+    return stmt
+
+
+def call_timeline(call: RepairCall) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == "repair_calls", AuditEvent.entity_id == call.id).order_by(AuditEvent.id)))
+
+
+def calls_of_customer(customer: Customer) -> list[RepairCall]:
+    """The customer's calls, newest first (their page's history)."""
+    return list(db.session.scalars(calls_query(customer_id=customer.id)
+                                   .order_by(RepairCall.received_at.desc(), RepairCall.id.desc())))

@@ -1,0 +1,66 @@
+"""What the desk's pages list: the queues on the home page and the intake form's suggestions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..core.extensions import db
+from ..core.timeutil import local_date_of, utcnow
+from ..models import OPEN_CALL_STATUSES, CallNote, CallStatus, Priority, RepairCall
+from ..scheduling.visits import day_window
+from .users import technicians
+
+COMMON_PROBLEM_TYPES = ("not cooling", "not heating", "no power", "water leak", "noise", "error code",
+                        "won't start", "installation", "maintenance", "inspection")
+
+
+def common_problem_types(limit: int = 20) -> list[str]:
+    """The problem types the desk uses most, then the usual ones: the intake form's suggestions."""
+    used = db.session.execute(select(RepairCall.problem_type, func.count(RepairCall.id))
+                              .group_by(RepairCall.problem_type)
+                              .order_by(func.count(RepairCall.id).desc()).limit(limit)).all()
+    names = [name for name, _ in used]
+    return names + [n for n in COMMON_PROBLEM_TYPES if n not in names]
+
+
+def technician_skills() -> list[str]:
+    return sorted({skill for tech in technicians() for skill in (tech.skills or [])})
+
+
+@dataclass
+class DeskQueues:
+    to_book: list[RepairCall]
+    awaiting_response: list[RepairCall]
+    follow_ups: list[CallNote]
+    open_count: int
+    overdue_count: int
+
+
+def desk_queues(limit: int = 50) -> DeskQueues:
+    """What needs the desk now: calls to book (soonest deadline first, so the overdue lead), urgent and
+    high calls nobody has answered yet, and follow-ups promised for today or earlier that nobody has
+    made since (the call's latest note still carries the promise)."""
+    open_statuses = [s.value for s in OPEN_CALL_STATUSES]
+    waiting = [CallStatus.NEW.value, CallStatus.REOPENED.value]
+    now = utcnow()
+    to_book = list(db.session.scalars(select(RepairCall).where(
+        RepairCall.status.in_(waiting), RepairCall.on_site.is_(True), RepairCall.booking_deadline.is_not(None))
+        .order_by(RepairCall.booking_deadline, RepairCall.id).limit(limit)))
+    awaiting = list(db.session.scalars(select(RepairCall).where(
+        RepairCall.status.in_(open_statuses), RepairCall.responded_at.is_(None),
+        RepairCall.priority.in_([Priority.URGENT.value, Priority.HIGH.value]))
+        .order_by(RepairCall.response_deadline, RepairCall.id).limit(limit)))
+    _, end_of_today = day_window(local_date_of(now))
+    latest = select(func.max(CallNote.id)).group_by(CallNote.call_id)
+    follow_ups = list(db.session.scalars(select(CallNote).join(RepairCall, CallNote.call_id == RepairCall.id)
+                                         .where(CallNote.id.in_(latest), CallNote.next_follow_up.is_not(None),
+                                                CallNote.next_follow_up < end_of_today,
+                                                RepairCall.status.in_(open_statuses))
+                                         .order_by(CallNote.next_follow_up).limit(limit)))
+    open_count = db.session.scalar(select(func.count(RepairCall.id)).where(
+        RepairCall.status.in_(open_statuses))) or 0
+    overdue_count = db.session.scalar(select(func.count(RepairCall.id)).where(
+        RepairCall.status.in_(waiting), RepairCall.booking_deadline < now)) or 0
+    return DeskQueues(to_book, awaiting, follow_ups, open_count, overdue_count)

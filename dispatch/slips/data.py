@@ -1,0 +1,163 @@
+"""The slip's data: everything one dispatch slip prints, as plain data detached from the database,
+and the hook through which the voucher (filled in after sign-off) reaches it."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from flask import Flask, current_app, has_request_context, request
+
+from ..core.pdf import STATIC_PREFIX
+from ..models import Visit
+
+
+@dataclass(frozen=True)
+class Company:
+    name: str
+    address: str
+    phone: str
+    logo_url: str | None = None  # "/static/..." (served by the fetcher) or None
+
+
+@dataclass(frozen=True)
+class VoucherLine:
+    """One part used on the job, as the customer signed for it."""
+
+    description: str
+    quantity: Decimal | int
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class Voucher:
+    """The service voucher (服务凭证): what the customer signed, filled in after sign-off."""
+
+    work_summary: str
+    labor_minutes: int
+    signer_name: str
+    signed_at: datetime
+    content_sha256: str
+    parts: Sequence[VoucherLine] = ()
+    # The money, line by line as billing explains it: ("Labor 1.5 h", Decimal("180.00")), ...
+    amounts: Sequence[tuple[str, Decimal]] = ()
+    total: Decimal | None = None
+    currency: str = "CNY"
+    amount_note: str = ""  # e.g. "free service: no charge"
+    outcome: str | None = None  # fixed | carry_back | follow_up
+    signature_png: bytes | None = None
+
+    @property
+    def signature_data_uri(self) -> str | None:
+        if not self.signature_png:
+            return None
+        return "data:image/png;base64," + base64.b64encode(self.signature_png).decode("ascii")
+
+
+@dataclass(frozen=True)
+class SlipData:
+    """Everything one dispatch slip (服务派工单) prints, detached from the database."""
+
+    visit_id: int
+    slip_number: str
+    qr_url: str
+    company: Company
+    call_number: str
+    received_at: datetime
+    category: str  # free | contract | charged
+    category_reason: str
+    priority: str
+    customer_name: str
+    contact_name: str
+    phone: str
+    site_address: str
+    equipment_model: str
+    equipment_serial: str
+    problem_type: str
+    description: str
+    window_start: datetime
+    window_end: datetime
+    technician_name: str
+    status: str = "scheduled"
+    channel: str = ""
+    print_count: int = 1  # this print is the n-th of the slip
+    voucher: Voucher | None = None
+
+    @property
+    def reprint(self) -> int | None:
+        """The reprint number shown from the second print on ("reprint 2"); None on the first."""
+        return self.print_count if self.print_count >= 2 else None
+
+
+# ----------------------------------------------------------------------------- the voucher hook
+
+VoucherProvider = Callable[[Visit], "Voucher | None"]
+
+
+def register_voucher_provider(app: Flask, provider: VoucherProvider | None) -> None:
+    """The factory gives each app the function that assembles a signed visit's voucher (it lives in
+    technicians, which dispatch never imports). None removes it."""
+    app.extensions["dispatch.voucher_provider"] = provider
+
+
+def voucher_provider() -> VoucherProvider | None:
+    provider: VoucherProvider | None = current_app.extensions.get("dispatch.voucher_provider")
+    return provider
+
+
+# ----------------------------------------------------------------------------- building the data
+
+
+def company_info() -> Company:
+    cfg = current_app.config
+    logo = (cfg.get("COMPANY_LOGO") or "").strip().lstrip("/")
+    if logo.startswith("static/"):
+        logo = logo[len("static/"):]
+    return Company(name=cfg["COMPANY_NAME"] or "", address=cfg["COMPANY_ADDRESS"] or "",
+                   phone=cfg["COMPANY_PHONE"] or "", logo_url=STATIC_PREFIX + logo if logo else None)
+
+
+def visit_url(visit_id: int) -> str:
+    """The visit's page on the technician's phone, which the slip's QR code opens."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        base = request.host_url if has_request_context() else "http://localhost/"
+    return base.rstrip("/") + f"/t/visits/{visit_id}"
+
+
+def slip_data(visit: Visit) -> SlipData:
+    call = visit.call
+    customer = call.customer
+    equipment = call.equipment
+    provider = voucher_provider()
+    return SlipData(
+        visit_id=visit.id,
+        slip_number=visit.slip_number,
+        qr_url=visit_url(visit.id),
+        company=company_info(),
+        call_number=call.number,
+        received_at=call.received_at,
+        category=call.category,
+        category_reason=call.category_reason,
+        priority=call.priority,
+        customer_name=customer.name,
+        contact_name=customer.contact_name or "",
+        phone=customer.phone,
+        site_address=call.site.address,
+        equipment_model=equipment.model if equipment else "",
+        equipment_serial=equipment.serial_number if equipment else "",
+        problem_type=call.problem_type,
+        description=call.description,
+        window_start=visit.start,
+        window_end=visit.end,
+        technician_name=visit.technician.name,
+        status=visit.status,
+        channel=call.channel,
+        print_count=max(visit.print_count or 0, 1),
+        voucher=provider(visit) if provider is not None else None,
+    )

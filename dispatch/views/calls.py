@@ -1,0 +1,119 @@
+"""The desk's home and its call pages: the list, one call, its notes, category and the customer's feedback.
+
+Each writing handler parses a form, calls one service and redirects; `page_view` commits. A DomainError
+goes back onto the form (`form_errors`) and the page is shown again with 422, keeping what was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..core.apiutil import paginate
+from ..core.pages import form_errors, page_view
+from ..core.security import DESK, MANAGERS, allow
+from ..core.timeutil import parse_datetime
+from ..forms import CallFilterForm, FeedbackForm, NoteForm, OverrideForm
+from ..models import CallStatus, RepairCall
+from ..services import calls, queues
+from .blueprint import bp
+
+STATUS_FILTERS = [("", "Any status"), ("open", "Open"), *[(s.value, s.value.replace("_", " ").capitalize())
+                                                          for s in CallStatus]]
+
+
+@bp.get("/")
+@allow(DESK)
+def home() -> Any:
+    return render_template("dispatch/home.html", queues=queues.desk_queues())
+
+
+@bp.get("/calls", endpoint="calls")
+@allow(DESK)
+def calls_list() -> Any:
+    filters = CallFilterForm(request.args)
+    filters.status.choices = STATUS_FILTERS
+    status = request.args.get("status") or None
+    category = request.args.get("category") or None
+    priority = request.args.get("priority") or None
+    if status not in {None, *(v for v, _ in STATUS_FILTERS)}:
+        status = None
+    if category not in {None, "charged", "contract", "free"}:
+        category = None
+    if priority not in {None, "urgent", "high", "normal", "low"}:
+        priority = None
+    q = (request.args.get("q") or "").strip()[:200] or None
+    overdue = request.args.get("overdue") in ("1", "y", "true", "on")
+    stmt = calls.calls_query(status=status, category=category, priority=priority, q=q, overdue=overdue)
+    page = paginate(stmt, RepairCall.id, lambda call: call)
+    next_url = None
+    if page["next"]:
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor"}
+        next_url = url_for("desk.calls", **args, cursor=page["next"])
+    return render_template("dispatch/calls.html", calls=page["items"], filters=filters, next_url=next_url)
+
+
+def _call_page(call: RepairCall, status: int = 200, **forms: Any) -> Any:
+    note_form = forms.pop("note_form", None) or NoteForm(formdata=None)
+    override_form = forms.pop("override_form", None) or OverrideForm(formdata=None, category=call.category)
+    feedback_form = forms.pop("feedback_form", None) or FeedbackForm(formdata=None)
+    return render_template(
+        "dispatch/call.html", call=call, timeline=calls.call_timeline(call), note_form=note_form,
+        override_form=override_form, feedback_form=feedback_form,
+        may_override=calls.may_override_category(current_user, call),
+        has_suggestions="board.call_suggestions" in current_app.view_functions,
+        **forms), status
+
+
+@bp.get("/calls/<int:call_id>")
+@allow(DESK)
+def call(call_id: int) -> Any:
+    return _call_page(calls.get_call_or_404(call_id))
+
+
+@bp.post("/calls/<int:call_id>/notes")
+@allow(DESK)
+@page_view
+def add_note(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        with form_errors(form):
+            follow_up = form.next_follow_up.data
+            if follow_up is not None:  # typed in local time
+                follow_up = parse_datetime(follow_up, "next_follow_up")
+            calls.add_note(current_user, call, channel=form.channel.data or "", text=form.text.data or "",
+                           next_follow_up=follow_up)
+            flash("Note added to the communication log.", "success")
+            return redirect(url_for("desk.call", call_id=call.id, _anchor="log"))
+    return _call_page(call, 422, note_form=form)
+
+
+@bp.post("/calls/<int:call_id>/category")
+@allow(MANAGERS)
+@page_view
+def override_category(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id)
+    form = OverrideForm()
+    if form.validate_on_submit():
+        with form_errors(form):
+            calls.override_category(current_user, call, form.category.data or "", form.reason.data or "")
+            flash("Category changed; the reason is in the timeline.", "success")
+            return redirect(url_for("desk.call", call_id=call.id))
+    return _call_page(call, 422, override_form=form)
+
+
+@bp.post("/calls/<int:call_id>/feedback")
+@allow(DESK)
+@page_view
+def feedback(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id)
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        with form_errors(form):
+            calls.record_feedback(current_user, call, rating=form.rating.data or 0, comment=form.comment.data)
+            flash("Feedback recorded.", "success")
+            return redirect(url_for("desk.call", call_id=call.id))
+    return _call_page(call, 422, feedback_form=form)

@@ -1,0 +1,137 @@
+"""The progress of a visit on the phone: on my way, arrived, the times each step happened, and which
+visits a technician sees (today's, the one on top, the equipment's earlier ones).
+
+Plain functions on explicit arguments; they flush, never commit, and raise domain errors. Call status
+changes go through dispatch's `set_call_status`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from dispatch.core import audit
+from dispatch.core.errors import Conflict, Forbidden, NotFound
+from dispatch.core.extensions import db
+from dispatch.core.models import Role, User
+from dispatch.core.timeutil import utcnow
+from dispatch.models import CallStatus, RepairCall, Visit, VisitStatus
+from dispatch.scheduling.visits import get_visit_or_404
+from dispatch.services.calls import set_call_status
+
+from ..models import VisitEvent, VisitEventKind
+
+ON_SITE_ROLES = frozenset({Role.TECHNICIAN, Role.MANAGER, Role.ADMIN})
+
+
+# ----------------------------------------------------------------------------- lookups
+
+
+def events(visit: Visit) -> list[VisitEvent]:
+    return list(db.session.scalars(select(VisitEvent).where(VisitEvent.visit_id == visit.id)
+                                   .order_by(VisitEvent.at, VisitEvent.id)))
+
+
+def event_time(visit: Visit, kind: str) -> datetime | None:
+    return db.session.scalar(select(VisitEvent.at).where(VisitEvent.visit_id == visit.id, VisitEvent.kind == kind)
+                             .order_by(VisitEvent.at.desc()).limit(1))
+
+
+def technician_visits(technician: User, start: datetime, end: datetime) -> list[Visit]:
+    """The technician's visits in [start, end): live ones in time order, cancelled ones left out."""
+    return list(db.session.scalars(select(Visit).where(
+        Visit.technician_id == technician.id, Visit.start < end, Visit.end > start,
+        Visit.status != VisitStatus.CANCELLED).order_by(Visit.start)))
+
+
+def next_visit(visits: list[Visit]) -> Visit | None:
+    """The one to put on top: the first that is not yet completed."""
+    return next((v for v in visits if v.status != VisitStatus.COMPLETED), None)
+
+
+def earlier_visits(visit: Visit, limit: int = 10) -> list[Visit]:
+    """The equipment's earlier visits (or the site's, when the call names no equipment)."""
+    call = visit.call
+    stmt = select(Visit).join(RepairCall, Visit.call_id == RepairCall.id).where(
+        Visit.id != visit.id, Visit.start < visit.start, Visit.status != VisitStatus.CANCELLED)
+    if call.equipment_id is not None:
+        stmt = stmt.where(RepairCall.equipment_id == call.equipment_id)
+    else:
+        stmt = stmt.where(RepairCall.site_id == call.site_id)
+    return list(db.session.scalars(stmt.order_by(Visit.start.desc()).limit(limit)))
+
+
+# ----------------------------------------------------------------------------- state checks
+
+
+def visit_for(visit_id: int, user: User) -> Visit:
+    """The visit the user may act on (404 for anyone else's). A visit the dispatcher has meanwhile given
+    to another technician is a 409 for the one who had it, so a queued offline action says why it failed."""
+    try:
+        return get_visit_or_404(visit_id, user)
+    except NotFound:
+        if user.role == Role.TECHNICIAN and _was_assigned_to(visit_id, user):
+            raise Conflict("The dispatcher gave this visit to another technician; it is no longer yours.",
+                           code="visit_reassigned") from None
+        raise
+
+
+def _was_assigned_to(visit_id: int, user: User) -> bool:
+    formers = db.session.scalar(select(Visit.former_technician_ids).where(Visit.id == visit_id))
+    return user.id in (formers or [])
+
+
+def check_actor(actor: User, visit: Visit) -> None:
+    if actor.role not in ON_SITE_ROLES:
+        raise Forbidden("Only the visit's technician or a manager may record work on site.")
+
+
+def check_live(visit: Visit) -> None:
+    if visit.status == VisitStatus.CANCELLED:
+        reason = f": {visit.cancel_reason}" if visit.cancel_reason else ""
+        raise Conflict(f"The dispatcher cancelled visit {visit.slip_number}{reason}.", code="visit_cancelled")
+
+
+def record_event(actor: User, visit: Visit, kind: str, at: datetime | None = None) -> VisitEvent:
+    event = VisitEvent(visit=visit, kind=kind, at=at or utcnow(), actor_id=actor.id)
+    db.session.add(event)
+    return event
+
+
+def set_visit_status(actor: User, visit: Visit, status: str, action: str) -> None:
+    before = visit.status
+    visit.status = status
+    audit.record(actor, visit, action, before={"status": before}, after={"status": status})
+
+
+# ----------------------------------------------------------------------------- on my way, arrived
+
+
+def on_my_way(actor: User, visit: Visit) -> Visit:
+    check_actor(actor, visit)
+    check_live(visit)
+    if visit.status == VisitStatus.ON_THE_WAY:
+        return visit  # a resend: nothing to do
+    if visit.status != VisitStatus.SCHEDULED:
+        raise Conflict(f"Visit {visit.slip_number} is already {visit.status.replace('_', ' ')}.",
+                       code="visit_not_scheduled")
+    set_visit_status(actor, visit, VisitStatus.ON_THE_WAY, "visit.on_my_way")
+    record_event(actor, visit, VisitEventKind.ON_MY_WAY)
+    return visit
+
+
+def arrive(actor: User, visit: Visit) -> Visit:
+    check_actor(actor, visit)
+    check_live(visit)
+    if visit.status == VisitStatus.ON_SITE:
+        return visit
+    if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
+        raise Conflict(f"Visit {visit.slip_number} is already {visit.status.replace('_', ' ')}.",
+                       code="visit_not_open")
+    set_visit_status(actor, visit, VisitStatus.ON_SITE, "visit.arrived")
+    record_event(actor, visit, VisitEventKind.ARRIVED)
+    call = visit.call
+    if call.status in (CallStatus.NEW, CallStatus.BOOKED, CallStatus.REOPENED):
+        set_call_status(actor, call, CallStatus.IN_PROGRESS, reason=f"technician arrived ({visit.slip_number})")
+    return visit

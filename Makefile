@@ -31,13 +31,11 @@ CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 translations: venv $(CATALOGUES:.po=.mo)
 
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile -q -f -d translations -l $* -i $< -o $@
+	$(BIN)/pybabel -q compile -f -d translations -l $* -i $< -o $@
 
 ## messages: extract every marked string, update both catalogues (English msgstr = msgid), then translate
 ## the new zh_CN entries by hand (see README, "Adding and translating a string")
 messages: venv
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -k N_ -k print_label --no-location --sort-output \
-	  -o translations/messages.pot .
 	$(BIN)/python -m dispatch.core.catalogues update translations
 
 db: venv translations

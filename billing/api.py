@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from dispatch.core.apiutil import api_view, body, paginate
 from dispatch.core.errors import Invalid
+from dispatch.core.i18n import _
 from dispatch.core.models import Role
 from dispatch.core.security import ALL_ROLES, DESK, FINANCE, allow
 from dispatch.services.calls import get_call_or_404
@@ -87,7 +88,7 @@ def list_parts() -> Any:
     """Search the parts catalogue by sku or name (?q=filter&limit=20)."""
     raw = request.args.get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise Invalid("limit must be a whole number from 1 to 200.", fields={"limit": "1 to 200"})
+        raise Invalid(_("limit must be a whole number from 1 to 200."), fields={"limit": _("1 to 200")})
     archived = request.args.get("archived") in ("1", "true") and current_user.role in FINANCE | {Role.MANAGER}
     parts = catalogue.search_parts(request.args.get("q"), int(raw), include_archived=archived)
     return {"items": [schemas.part_json(p) for p in parts]}
@@ -121,8 +122,8 @@ def update_part(part_id: int) -> Any:
     data = body()
     unknown = set(data) - {"name", "unit", "unit_price", "unit_cost"}
     if unknown:
-        raise Invalid("Only name, unit, unit_price and unit_cost can change.",
-                      fields={k: "cannot be changed" for k in sorted(unknown)})
+        raise Invalid(_("Only name, unit, unit_price and unit_cost can change."),
+                      fields={k: _("cannot be changed") for k in sorted(unknown)})
     part = catalogue.update_part(current_user, part, name=data.get("name"), unit_price=data.get("unit_price"),
                                  unit_cost=data.get("unit_cost", part.unit_cost), unit=data.get("unit"))
     return schemas.part_json(part)
@@ -152,7 +153,7 @@ def list_payments() -> Any:
     """Payments taken on site, newest first (?reconciled=false for those still to reconcile)."""
     flag = request.args.get("reconciled")
     if flag not in (None, "", "true", "false"):
-        raise Invalid("reconciled is true or false.", fields={"reconciled": "true or false"})
+        raise Invalid(_("reconciled is true or false."), fields={"reconciled": _("true or false")})
     reconciled = None if not flag else flag == "true"
     return paginate(payments.payments_query(reconciled=reconciled), Payment.id, schemas.payment_json)
 

@@ -9,21 +9,22 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from dispatch.core.i18n import _, _l
 from dispatch.forms import blank_to_none, strip
 
 from .parsing import rate_from_percent
 
 
 class PricesForm(FlaskForm):
-    call_out_fee = StringField("Call-out fee", filters=[strip], validators=[DataRequired(), Length(max=20)])
-    labor_rate_per_hour = StringField("Labor per hour", filters=[strip],
+    call_out_fee = StringField(_l("Call-out fee"), filters=[strip], validators=[DataRequired(), Length(max=20)])
+    labor_rate_per_hour = StringField(_l("Labor per hour"), filters=[strip],
                                       validators=[DataRequired(), Length(max=20)])
-    tax_percent = StringField("Tax rate (%)", filters=[strip], validators=[DataRequired(), Length(max=20)])
-    currency = StringField("Currency", filters=[strip], validators=[DataRequired(), Length(min=3, max=3)])
+    tax_percent = StringField(_l("Tax rate (%)"), filters=[strip], validators=[DataRequired(), Length(max=20)])
+    currency = StringField(_l("Currency"), filters=[strip], validators=[DataRequired(), Length(min=3, max=3)])
 
     def validate_tax_percent(self, field: Field) -> None:
         if rate_from_percent(field.data) is None:
-            raise ValidationError("a number like 13")
+            raise ValidationError(_("a number like 13"))
 
     @property
     def tax_rate(self) -> Decimal | None:
@@ -32,11 +33,13 @@ class PricesForm(FlaskForm):
 
 
 class PartForm(FlaskForm):
-    sku = StringField("SKU", filters=[strip], validators=[DataRequired(), Length(max=60)])
-    name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    unit = StringField("Unit", filters=[strip], default="pcs", validators=[DataRequired(), Length(max=20)])
-    unit_price = StringField("Unit price", filters=[strip], validators=[DataRequired(), Length(max=20)])
-    unit_cost = StringField("Unit cost", filters=[blank_to_none], validators=[Optional(), Length(max=20)])
+    sku = StringField(_l("SKU"), filters=[strip], validators=[DataRequired(), Length(max=60)])
+    name = StringField(_l("Part name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    # "pcs" in English, "个" in Chinese: the unit as the person adding the part writes it.
+    unit = StringField(_l("Unit"), filters=[strip], default=lambda: str(_l("pcs")),
+                       validators=[DataRequired(), Length(max=20)])
+    unit_price = StringField(_l("Unit price"), filters=[strip], validators=[DataRequired(), Length(max=20)])
+    unit_cost = StringField(_l("Unit cost"), filters=[blank_to_none], validators=[Optional(), Length(max=20)])
 
 
 class ActionForm(FlaskForm):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from dispatch.core.extensions import Model
+from dispatch.core.i18n import _l
 from dispatch.core.models import User, utcnow
 from dispatch.core.types import Money, UTCDateTime
 from dispatch.models import RepairCall, Visit
@@ -25,6 +26,15 @@ class ChargeKind:
 
 
 PAYMENT_METHODS = ("cash", "card", "transfer")
+
+# What people read for these codes, in both languages (the factory collects the table; `label(value, kind)`).
+LABELS: dict[str, dict[str, object]] = {
+    "payment_method": {"cash": _l("Cash"), "card": _l("Card"), "transfer": _l("Bank transfer")},
+    "charge_kind": {ChargeKind.CALL_OUT: _l("Call-out fee"), ChargeKind.LABOR: _l("Labor"),
+                    ChargeKind.PART: _l("Part")},
+    # A part's unit is free text; the usual one reads in each language ("个"), any other as typed.
+    "part_unit": {"pcs": _l("pcs")},
+}
 
 
 class Rate(TypeDecorator[Decimal]):

@@ -1,12 +1,32 @@
-"""Reading money and quantities from JSON or forms: exact Decimals, problems collected per field."""
+"""Reading money and quantities from JSON or forms: exact Decimals, problems collected per field.
+
+The problems are in the request's language (gettext when the error is raised); a field named in a
+message for people is its label (FIELD_LABELS), never its code.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from dispatch.core.i18n import _, _l
+
 ZERO = Decimal("0.00")
 MAX_MONEY = Decimal("9999999999.99")  # Numeric(12, 2)
+
+# The fields billing checks, as people read them in a message ("Call-out fee must be at least 0.00").
+FIELD_LABELS: dict[str, Any] = {
+    "call_out_fee": _l("Call-out fee"), "labor_rate_per_hour": _l("Labor per hour"), "tax_rate": _l("Tax rate"),
+    "currency": _l("Currency"), "sku": _l("SKU"), "name": _l("Part name"), "unit": _l("Unit"),
+    "unit_price": _l("Unit price"), "unit_cost": _l("Unit cost"), "amount": _l("Amount"),
+    "method": _l("Payment method"), "quantity": _l("Quantity"), "labor_minutes": _l("Labor minutes"),
+    "parts": _l("Parts"), "visit_id": _l("Visit"),
+}
+
+
+def _not_a_number() -> str:
+    return _("must be a number like 80.00")
 
 
 def parse_decimal(value: Any, name: str, errors: dict[str, str], *, required: bool = True,
@@ -15,38 +35,48 @@ def parse_decimal(value: Any, name: str, errors: dict[str, str], *, required: bo
     """A JSON number or numeric string as an exact Decimal; problems go into `errors`."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            errors[name] = "required"
+            errors[name] = _("required")
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        errors[name] = "must be a number like 80.00"
+        errors[name] = _not_a_number()
         return None
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        errors[name] = "must be a number like 80.00"
+        errors[name] = _not_a_number()
         return None
     if not number.is_finite():
-        errors[name] = "must be a number like 80.00"
+        errors[name] = _not_a_number()
         return None
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places and number != number.quantize(Decimal(1).scaleb(-places)):
-        errors[name] = f"at most {places} decimal places"
+        errors[name] = _("at most %(places)d decimal places", places=places)
         return None
     if positive and number <= 0:
-        errors[name] = "must be more than 0"
+        errors[name] = _("must be more than 0")
         return None
     if minimum is not None and number < minimum:
-        errors[name] = f"must be at least {minimum}"
+        errors[name] = _("must be at least %(minimum)s", minimum=minimum)
         return None
     if maximum is not None and number > maximum:
-        errors[name] = f"must be at most {maximum}"
+        errors[name] = _("must be at most %(maximum)s", maximum=maximum)
         return None
     return number
 
 
-def invalid_message(intro: str, errors: dict[str, str]) -> str:
-    """"The part cannot be saved: sku required; name required." from the collected field errors."""
-    return intro + ": " + "; ".join(f"{k} {v}" for k, v in errors.items()) + "."
+def field_label(name: str, labels: Mapping[str, Any] | None = None) -> str:
+    """The label of a field for a message; an unknown field shows as itself."""
+    text = (labels or FIELD_LABELS).get(name) or FIELD_LABELS.get(name)
+    return str(text) if text is not None else name
+
+
+def invalid_message(intro: str, errors: Mapping[str, str], labels: Mapping[str, Any] | None = None) -> str:
+    """"The part cannot be saved: SKU required; Name required." from the collected field errors (`intro`
+    already translated; each field by its label)."""
+    problems = [_("%(field)s %(problem)s", field=field_label(name, labels), problem=problem)
+                for name, problem in errors.items()]
+    # TRANSLATORS: between the problems of a refused form ("SKU required; Name required").
+    return _("%(intro)s: %(problems)s.", intro=intro, problems=_("; ").join(problems))
 
 
 def rate_from_percent(text: Any) -> Decimal | None:

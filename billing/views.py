@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 
 from dispatch.core.errors import Forbidden
+from dispatch.core.i18n import _
 from dispatch.core.models import Role
 from dispatch.core.pages import form_errors, page_view
 from dispatch.core.security import DESK, FINANCE, allow
@@ -33,13 +34,18 @@ SHOW = {"open": False, "reconciled": True, "all": None}  # ?show= -> which payme
 
 @bp.app_template_filter("percent")
 def percent(rate: Decimal | None) -> str:
-    """0.13 -> "13 %"; 0.065 -> "6.5 %"."""
-    return f"{percent_text(rate)} %" if rate is not None else ""
+    """0.13 -> "13 %" ("13%" in Chinese); 0.065 -> "6.5 %"."""
+    return _("%(n)s %%", n=percent_text(rate)) if rate is not None else ""
 
 
 @bp.app_template_filter("quantity")
 def quantity(value: Decimal | None) -> str:
     return catalogue.format_quantity(value) if value is not None else ""
+
+
+# A charge line and what covers it, in the reader's language (the technician's pages may use them too).
+bp.add_app_template_filter(charges.line_text, "charge_line")
+bp.add_app_template_filter(charges.cover_text, "cover_text")
 
 
 def _can_change() -> bool:
@@ -60,7 +66,7 @@ def home() -> Any:
     next_url = url_for("billing.home", show=show, before=page[-1].id) if more else None
     return render_template("billing/home.html", payments=page, show=show, next_url=next_url,
                            open_count=payments.count_unreconciled(), can_change=_can_change(),
-                           action=ActionForm())
+                           currencies=price_list.currencies_of(page), action=ActionForm())
 
 
 @bp.post("/payments/<int:payment_id>/reconcile")
@@ -72,7 +78,7 @@ def reconcile(payment_id: int) -> Any:
     if form.validate_on_submit():
         with form_errors(form) as messages:
             payments.reconcile_payment(current_user, payment)
-            flash(f"Receipt {payment.receipt_number} reconciled.", "success")
+            flash(_("Receipt %(number)s reconciled.", number=payment.receipt_number), "success")
         if messages:
             flash(messages[0], "error")
     return redirect(url_for("billing.home", show=request.args.get("show", "open")))
@@ -105,14 +111,14 @@ def prices() -> Any:
     status = 200
     if request.method == "POST":
         if not _can_change():
-            raise Forbidden("Only finance and admin may change the prices.")
+            raise Forbidden(_("Only finance and admin may change the prices."))
         status = 422
         if form.validate_on_submit():
             with form_errors(form, aliases={"tax_rate": "tax_percent"}) as messages:
                 price_list.set_prices(current_user, call_out_fee=form.call_out_fee.data,
                                       labor_rate_per_hour=form.labor_rate_per_hour.data,
                                       tax_rate=form.tax_rate, currency=form.currency.data)
-                flash("New prices saved; they apply to work recorded from now on.", "success")
+                flash(_("New prices saved; they apply to work recorded from now on."), "success")
                 return redirect(url_for("billing.prices"))
             status = messages.status
     return render_template("billing/prices.html", form=form, current=current,
@@ -129,7 +135,8 @@ def parts() -> Any:
     archived = request.args.get("archived") == "1"
     found = catalogue.search_parts(q, 200, include_archived=archived)
     return render_template("billing/parts.html", parts=found, q=q, archived=archived,
-                           total=catalogue.count_live_parts(), can_change=_can_change(), action=ActionForm())
+                           total=catalogue.count_live_parts(), can_change=_can_change(), action=ActionForm(),
+                           currency=price_list.current_prices().currency)
 
 
 @bp.route("/parts/new", methods=["GET", "POST"])
@@ -144,7 +151,7 @@ def new_part() -> Any:
             part = catalogue.create_part(current_user, sku=form.sku.data, name=form.name.data,
                                          unit_price=form.unit_price.data, unit_cost=form.unit_cost.data,
                                          unit=form.unit.data)
-            flash(f"Part {part.sku} added.", "success")
+            flash(_("Part %(sku)s added.", sku=part.sku), "success")
             return redirect(url_for("billing.parts", q=part.sku))
         status = messages.status
     return render_template("billing/part_form.html", form=form, part=None, messages=messages), status
@@ -166,7 +173,7 @@ def edit_part(part_id: int) -> Any:
         with form_errors(form) as messages:
             catalogue.update_part(current_user, part, name=form.name.data, unit_price=form.unit_price.data,
                                   unit_cost=form.unit_cost.data, unit=form.unit.data)
-            flash(f"Part {part.sku} saved.", "success")
+            flash(_("Part %(sku)s saved.", sku=part.sku), "success")
             return redirect(url_for("billing.parts", q=part.sku))
         status = messages.status
     return render_template("billing/part_form.html", form=form, part=part, messages=messages,
@@ -181,7 +188,7 @@ def archive_part(part_id: int) -> Any:
     if ActionForm().validate_on_submit():
         catalogue.toggle_archived(current_user, part)
         if part.archived_at is not None:
-            flash(f"Part {part.sku} archived: it is no longer offered to technicians.", "success")
+            flash(_("Part %(sku)s archived: it is no longer offered to technicians.", sku=part.sku), "success")
         else:
-            flash(f"Part {part.sku} is back in the catalogue.", "success")
+            flash(_("Part %(sku)s is back in the catalogue.", sku=part.sku), "success")
     return redirect(url_for("billing.parts", q=part.sku, archived=1))

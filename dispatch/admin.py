@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .core.i18n import _
 from .core.models import Role
 from .core.pages import FormMessages, form_errors, page_view
 from .core.security import allow
@@ -40,7 +41,7 @@ def new_user() -> Any:
                                      password=form.password.data or "", name=form.name.data or "",
                                      role=form.role.data or "", phone=form.phone.data or None,
                                      email=form.email.data or None, active=bool(form.active.data))
-            flash(f"Account {user.username} created.", "success")
+            flash(_("Account %(username)s created.", username=user.username), "success")
             return redirect(url_for("admin.users"))
         status = messages.status
     return render_template("dispatch/user_form.html", form=form, user=None, messages=messages), status
@@ -62,7 +63,7 @@ def edit_user(user_id: int) -> Any:
             users.update_user(current_user, user, name=form.name.data, role=form.role.data,
                               phone=form.phone.data or None, email=form.email.data or None,
                               active=bool(form.active.data), password=form.password.data or None)
-            flash(f"Account {user.username} saved.", "success")
+            flash(_("Account %(username)s saved.", username=user.username), "success")
             return redirect(url_for("admin.users"))
         status = messages.status
     return render_template("dispatch/user_form.html", form=form, user=user, messages=messages), status

@@ -80,7 +80,7 @@ def register_extensions(app: Flask) -> None:
         values = chain(chain.from_iterable(request.args.listvalues()),
                        chain.from_iterable(request.form.listvalues()) if request.form else ())
         if any("\x00" in value for value in values):
-            abort(400, "Text may not contain NUL characters.")
+            abort(400, i18n._("Text may not contain NUL characters."))
 
     @app.teardown_request
     def _end_write_intent(_exc: BaseException | None) -> None:
@@ -147,11 +147,18 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    import billing.models
+    import technicians.models
+    import technicians.pwa
+
+    from . import models as desk_models
     from .core import i18n, ui
     from .core import models as core_models
 
     ui.init_app(app)
-    i18n.register_labels(app, core_models.LABELS)
+    i18n.register_labels(app, core_models.LABELS, desk_models.LABELS, billing.models.LABELS,
+                         technicians.models.LABELS)
+    i18n.register_js_messages(app, ui.JS_MESSAGES, technicians.pwa.JS_MESSAGES)
 
 
 def register_commands(app: Flask) -> None:

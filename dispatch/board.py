@@ -8,7 +8,7 @@ and redirect.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -16,10 +16,19 @@ from flask_login import current_user
 
 from .core.errors import DomainError, Invalid
 from .core.extensions import db
+from .core.i18n import _
 from .core.models import Role, User
 from .core.pages import form_errors, page_view
 from .core.security import DESK, MANAGERS, allow
-from .core.timeutil import local_today, local_tz, parse_date, parse_datetime, utcnow
+from .core.timeutil import (
+    datetime_text,
+    local_today,
+    local_tz,
+    localtime_text,
+    parse_date,
+    parse_datetime,
+    utcnow,
+)
 from .models import RepairCall
 from .scheduling import booking, calendars, lanes, plans
 from .scheduling.visits import get_visit_or_404
@@ -46,7 +55,7 @@ def _live_context(day: date, view: str, message: str | None = None, error: str |
                                "error": error, "today": local_today(), "now": utcnow(),
                                "slips": "slips_api.day_slips" in current_app.view_functions,
                                "call_page": "desk.call" in current_app.view_functions,
-                               "technicians": active_technicians(), "weekday_names": calendars.WEEKDAY_NAMES}
+                               "technicians": active_technicians()}
     if view == "week":
         context["week_days"], context["week_rows"] = lanes.week_grid(day)
     else:
@@ -117,10 +126,6 @@ def _technician_field(raw: str | None, problem: str) -> User | None:
         raise Invalid(problem) from None
 
 
-def _local_text(value: datetime, fmt: str) -> str:
-    return f"{value.astimezone(local_tz()):{fmt}}"
-
-
 @bp.post("/board/calls/<int:call_id>/book")
 @allow(DESK)
 @page_view
@@ -130,11 +135,11 @@ def book(call_id: int) -> Any:
     form = request.form
     origin = "board" if form.get("from") == "board" else "call"
     with form_errors() as messages:
-        problem = "Check the technician and the duration."
+        problem = _("Check the technician and the duration.")
         tech = _technician_field(form.get("technician_id"), problem)
-        start = parse_datetime(form.get("start"), "start")
+        start = parse_datetime(form.get("start"), "start", _("Start"))
         if form.get("end"):
-            end = parse_datetime(form.get("end"), "end")
+            end = parse_datetime(form.get("end"), "end", _("End"))
         else:
             try:
                 end = plans.visit_end(call, start, minutes=int(form.get("duration") or 0))
@@ -148,9 +153,9 @@ def book(call_id: int) -> Any:
             return redirect(url_for("board.board") if origin == "board" else _call_page(call))
         return render_template("dispatch/_suggestions.html",
                                **_suggestions_context(call, origin, error=messages[0]))
-    text = (f"Booked {visit.slip_number}: {visit.technician.name}, "
-            f"{_local_text(visit.start, '%a %d %b %H:%M')}–{_local_text(visit.end, '%H:%M')} "
-            f"for call {call.number}.")
+    text = _("Booked %(slip)s: %(name)s, %(start)s–%(end)s for call %(number)s.", slip=visit.slip_number,
+             name=visit.technician.name, start=datetime_text(visit.start, weekday=True),
+             end=localtime_text(visit.end, "%H:%M"), number=call.number)
     if not _is_htmx():
         flash(text, "success")
         return redirect(url_for("board.board", date=visit.start.astimezone(local_tz()).date().isoformat())
@@ -168,7 +173,7 @@ def book(call_id: int) -> Any:
 def _after_change(message: str | None, error: str | None) -> Any:
     view = "week" if request.form.get("view") == "week" else "day"
     try:
-        day = parse_date(request.form.get("date"), "date")
+        day = parse_date(request.form.get("date"), "date", _("Date"))
     except Invalid:
         day = local_today()
     if not _is_htmx():
@@ -189,18 +194,18 @@ def move(visit_id: int) -> Any:
     visit = get_visit_or_404(visit_id, current_user)
     form = request.form
     with form_errors() as messages:
-        tech = _technician_field(form.get("technician_id"), "Check the form.")
+        tech = _technician_field(form.get("technician_id"), _("Check the form."))
         if form.get("technician_id") and tech is None:
-            raise Invalid("Choose a technician.")
-        start = parse_datetime(form.get("start"), "start") if form.get("start") else None
-        end = parse_datetime(form.get("end"), "end") if form.get("end") else None
+            raise Invalid(_("Choose a technician."))
+        start = parse_datetime(form.get("start"), "start", _("Start")) if form.get("start") else None
+        end = parse_datetime(form.get("end"), "end", _("End")) if form.get("end") else None
         booking.reschedule_visit(current_user, visit, technician=tech, start=start, end=end,
                                  override_reason=form.get("override_reason") or None,
                                  reason=form.get("reason") or None, check_availability=True)
     if messages:
         return _after_change(None, messages[0])
-    return _after_change(f"Moved {visit.slip_number} to {visit.technician.name}, "
-                         f"{_local_text(visit.start, '%a %d %b %H:%M')}.", None)
+    return _after_change(_("Moved %(slip)s to %(name)s, %(start)s.", slip=visit.slip_number,
+                           name=visit.technician.name, start=datetime_text(visit.start, weekday=True)), None)
 
 
 @bp.post("/board/visits/<int:visit_id>/cancel")
@@ -213,7 +218,8 @@ def cancel(visit_id: int) -> Any:
         booking.cancel_visit(current_user, visit, request.form.get("reason") or "")
     if messages:
         return _after_change(None, messages[0])
-    return _after_change(f"Cancelled {visit.slip_number}; call {visit.call.number} is back in the queue.", None)
+    return _after_change(_("Cancelled %(slip)s; call %(number)s is back in the queue.", slip=visit.slip_number,
+                           number=visit.call.number), None)
 
 
 # ----------------------------------------------------------------------------- technicians' calendars
@@ -229,7 +235,7 @@ def _base_field(raw: str | None) -> float | None:
     try:
         return float(text) if text else None
     except ValueError:
-        raise Invalid("The base needs numbers, like 31.2304 and 121.4737.") from None
+        raise Invalid(_("The base needs numbers, like 31.2304 and 121.4737.")) from None
 
 
 @bp.get("/technicians")
@@ -239,8 +245,7 @@ def technicians() -> Any:
     now = utcnow()
     offs = {t.id: calendars.time_off_of(t, since=now) for t in techs}
     hours = {t.id: [_hours_field(t, d) for d in range(7)] for t in techs}
-    return render_template("dispatch/technicians.html", techs=techs, offs=offs, hours=hours,
-                           weekday_names=calendars.WEEKDAY_NAMES)
+    return render_template("dispatch/technicians.html", techs=techs, offs=offs, hours=hours)
 
 
 def _technician_page(technician_id: int) -> Any:
@@ -260,9 +265,9 @@ def save_technician(technician_id: int) -> Any:
         hours = calendars.parse_hours_text([form.get(f"hours_{d}", "") for d in range(7)])
         calendars.update_technician(current_user, tech, skills=skills, base_latitude=lat, base_longitude=lon,
                                     clear_base=lat is None and lon is None, working_hours=hours)
-        flash(f"Saved {tech.name}.", "success")
+        flash(_("Saved %(name)s.", name=tech.name), "success")
     if messages:
-        flash(f"{tech.name}: {messages[0]}", "error")
+        flash(_("%(name)s: %(problem)s", name=tech.name, problem=messages[0]), "error")
     return _technician_page(tech.id)
 
 
@@ -272,15 +277,18 @@ def save_technician(technician_id: int) -> Any:
 def add_time_off(technician_id: int) -> Any:
     tech = calendars.get_technician_or_404(technician_id)
     with form_errors() as messages:
-        starts = parse_datetime(request.form.get("starts_at"), "starts_at")
-        ends = parse_datetime(request.form.get("ends_at"), "ends_at")
-        _, clashes = calendars.add_time_off(current_user, tech, starts, ends, request.form.get("reason") or "")
-        flash(f"Time off added for {tech.name}.", "success")
+        starts = parse_datetime(request.form.get("starts_at"), "starts_at", _("From"))
+        ends = parse_datetime(request.form.get("ends_at"), "ends_at", _("To"))
+        _off, clashes = calendars.add_time_off(current_user, tech, starts, ends, request.form.get("reason") or "")
+        flash(_("Time off added for %(name)s.", name=tech.name), "success")
         if clashes:
-            flash(f"{len(clashes)} booked visit(s) fall in it: " + ", ".join(v.slip_number for v in clashes)
-                  + ". Move them on the board.", "error")
+            # Two messages, not ngettext: the catalogues keep singular msgids only.
+            slips = ", ".join(v.slip_number for v in clashes)
+            flash(_("1 booked visit falls in it: %(slips)s. Move it on the board.", slips=slips) if len(clashes) == 1
+                  else _("%(n)d booked visits fall in it: %(slips)s. Move them on the board.", n=len(clashes),
+                         slips=slips), "error")
     if messages:
-        flash(f"{tech.name}: {messages[0]}", "error")
+        flash(_("%(name)s: %(problem)s", name=tech.name, problem=messages[0]), "error")
     return _technician_page(tech.id)
 
 
@@ -291,7 +299,7 @@ def cancel_time_off(time_off_id: int) -> Any:
     off = calendars.get_time_off_or_404(time_off_id)
     with form_errors() as messages:
         calendars.cancel_time_off(current_user, off, request.form.get("reason") or None)
-        flash("Time off cancelled.", "success")
+        flash(_("Time off cancelled."), "success")
     if messages:
         flash(messages[0], "error")
     return _technician_page(off.user_id)

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from .core.database import write_transaction
 from .core.errors import DomainError
 from .core.extensions import db
+from .core.i18n import _
 
 users = AppGroup("users", help="Manage user accounts.")
 
@@ -31,7 +32,8 @@ def create_user_command(username: str, role: str, password: str, name: str | Non
         except DomainError as exc:
             db.session.rollback()
             raise click.ClickException(exc.message) from None
-    click.echo(f"Created {user.role} {user.username} (id {user.id}).")
+    click.echo(_("Created %(role)s %(username)s (id %(id)s).", role=user.role,
+                 username=user.username, id=user.id))
 
 
 @users.command("set-password")
@@ -44,14 +46,14 @@ def set_password_command(username: str, password: str) -> None:
     with write_transaction():
         user = user_by_username(username)
         if user is None:
-            raise click.ClickException(f"No user {username}.")
+            raise click.ClickException(_("No user %(username)s.", username=username))
         try:
             change_password(None, user, password)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             raise click.ClickException(exc.message) from None
-    click.echo(f"Password changed for {username}.")
+    click.echo(_("Password changed for %(username)s.", username=username))
 
 
 @click.command("seed-demo")
@@ -62,7 +64,7 @@ def seed_demo_command() -> None:
     with write_transaction():
         created = seed_demo()
         db.session.commit()
-    click.echo("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    click.echo(_("Demo data loaded.") if created else _("Demo data already present; nothing changed."))
 
 
 def register(app: Flask) -> None:

@@ -23,14 +23,41 @@ from wtforms.fields.choices import SelectChoice as Option
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .models import Category, Channel, Priority
+from .core.i18n import _l
+from .core.models import ROLE_LABELS, Role
+from .models import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    PRIORITY_LABELS,
+    RATING_LABELS,
+    Category,
+    Channel,
+    Priority,
+)
 
-CHANNEL_PAIRS = [("phone", "Phone"), ("email", "E-mail"), ("web", "Web form"), ("messaging", "Messaging"),
-                 ("walk_in", "Walk-in")]
-PRIORITY_PAIRS = [("normal", "Normal"), ("urgent", "Urgent"), ("high", "High"), ("low", "Low")]
-CATEGORY_PAIRS = [("charged", "Charged"), ("contract", "Contract"), ("free", "Free")]
-RATING_PAIRS = [("5", "5 · very satisfied"), ("4", "4 · satisfied"), ("3", "3 · average"),
-                ("2", "2 · unsatisfied"), ("1", "1 · very unsatisfied")]
+
+class _Numbered:
+    """A rating choice: "5 · very satisfied" in the reader's language, when it is shown."""
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+
+    def __str__(self) -> str:
+        return f"{self.number} · {RATING_LABELS[self.number]}"
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        return str(escape(str(self)))
+
+
+# The choices people read come from the label tables next to the enums (dispatch/models.py).
+CHANNEL_PAIRS = [(c.value, CHANNEL_LABELS[c])
+                 for c in (Channel.PHONE, Channel.EMAIL, Channel.WEB, Channel.MESSAGING, Channel.WALK_IN)]
+PRIORITY_PAIRS = [(p.value, PRIORITY_LABELS[p]) for p in (Priority.NORMAL, Priority.URGENT, Priority.HIGH,
+                                                          Priority.LOW)]
+CATEGORY_PAIRS = [(c.value, CATEGORY_LABELS[c]) for c in (Category.CHARGED, Category.CONTRACT, Category.FREE)]
+RATING_PAIRS = [(n, _Numbered(n)) for n in ("5", "4", "3", "2", "1")]
 
 
 def options(pairs: list[tuple[Any, str]]) -> list[Option]:
@@ -57,36 +84,38 @@ def blank_to_none(value: Any) -> Any:
 
 
 class CustomerForm(FlaskForm):
-    name = StringField("Name", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    phone = StringField("Phone", filters=[strip], validators=[DataRequired(), Length(max=40)])
-    contact_name = StringField("Contact person", filters=[blank_to_none], validators=[Optional(), Length(max=200)])
-    email = StringField("E-mail", filters=[blank_to_none],
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(), Length(max=40)])
+    contact_name = StringField(_l("Contact person"), filters=[blank_to_none],
+                               validators=[Optional(), Length(max=200)])
+    email = StringField(_l("E-mail"), filters=[blank_to_none],
                         validators=[Optional(), Length(max=200), Email(check_deliverability=False)])
-    notes = TextAreaField("Notes", filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField(_l("Notes"), filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
 
 
 class SiteForm(FlaskForm):
-    address = StringField("Address", filters=[strip], validators=[DataRequired(), Length(max=500)])
-    latitude = FloatField("Latitude", validators=[Optional(), NumberRange(-90, 90)])
-    longitude = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180)])
+    address = StringField(_l("Address"), filters=[strip], validators=[DataRequired(), Length(max=500)])
+    latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
 
 
 class EquipmentForm(FlaskForm):
-    site_id = SelectField("Site", coerce=int, validators=[InputRequired(message="Pick the site.")])
-    model = StringField("Model", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    serial_number = StringField("Serial number", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    warranty_until = DateField("Warranty until", validators=[Optional()])
+    site_id = SelectField(_l("Site"), coerce=int, validators=[InputRequired(message=_l("Pick the site."))])
+    model = StringField(_l("Model"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    serial_number = StringField(_l("Serial number"), filters=[strip],
+                                validators=[DataRequired(), Length(max=200)])
+    warranty_until = DateField(_l("Warranty until"), validators=[Optional()])
 
 
 class ContractForm(FlaskForm):
-    number = StringField("Contract number", filters=[strip], validators=[DataRequired(), Length(max=60)])
-    starts_on = DateField("Starts on", validators=[InputRequired(message="Give the first day.")])
-    ends_on = DateField("Ends on", validators=[InputRequired(message="Give the last day.")])
-    equipment_ids = SelectMultipleField("Covered equipment (none ticked: all of the customer's equipment)",
+    number = StringField(_l("Contract number"), filters=[strip], validators=[DataRequired(), Length(max=60)])
+    starts_on = DateField(_l("Starts on"), validators=[InputRequired(message=_l("Give the first day."))])
+    ends_on = DateField(_l("Ends on"), validators=[InputRequired(message=_l("Give the last day."))])
+    equipment_ids = SelectMultipleField(_l("Covered equipment (none ticked: all of the customer's equipment)"),
                                         coerce=int, validators=[Optional()],
                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
-    covers_parts = BooleanField("Covers parts")
-    notes = TextAreaField("Notes", filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
+    covers_parts = BooleanField(_l("Covers parts"))
+    notes = TextAreaField(_l("Notes"), filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
 
 
 # ----------------------------------------------------------------------------- calls
@@ -96,15 +125,16 @@ class CallForm(FlaskForm):
     """The call itself. Customer, site and equipment are picked on the page and checked by the view."""
 
     customer_id = HiddenField()
-    site_id = RadioField("Site", coerce=int, validate_choice=False, validators=[Optional()])
-    equipment_id = RadioField("Equipment", coerce=int, validate_choice=False, validators=[Optional()])
-    problem_type = StringField("Problem type", filters=[strip], validators=[DataRequired(), Length(max=100)])
-    priority = SelectField("Priority", choices=PRIORITIES, default="normal")
-    channel = SelectField("Channel", choices=CHANNELS, default="phone")
-    description = TextAreaField("What the customer says", filters=[strip],
+    site_id = RadioField(_l("Site"), coerce=int, validate_choice=False, validators=[Optional()])
+    equipment_id = RadioField(_l("Equipment"), coerce=int, validate_choice=False, validators=[Optional()])
+    problem_type = StringField(_l("Problem type"), filters=[strip], validators=[DataRequired(), Length(max=100)])
+    priority = SelectField(_l("Priority"), choices=PRIORITIES, default="normal")
+    channel = SelectField(_l("Channel"), choices=CHANNELS, default="phone")
+    description = TextAreaField(_l("What the customer says"), filters=[strip],
                                 validators=[DataRequired(), Length(max=5000)])
-    on_site = BooleanField("Site visit needed", default=True)
-    required_skill = StringField("Required skill", filters=[blank_to_none], validators=[Optional(), Length(max=60)])
+    on_site = BooleanField(_l("Site visit needed"), default=True)
+    required_skill = StringField(_l("Required skill"), filters=[blank_to_none],
+                                 validators=[Optional(), Length(max=60)])
 
 
 class _Inline(FlaskForm):
@@ -115,64 +145,71 @@ class _Inline(FlaskForm):
 
 
 class NewCustomerForm(_Inline):
-    name = StringField("Customer name", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    phone = StringField("Phone", filters=[strip], validators=[DataRequired(), Length(max=40)])
-    contact_name = StringField("Contact person", filters=[blank_to_none], validators=[Optional(), Length(max=200)])
+    name = StringField(_l("Customer name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(), Length(max=40)])
+    contact_name = StringField(_l("Contact person"), filters=[blank_to_none],
+                               validators=[Optional(), Length(max=200)])
 
 
 class NewSiteForm(_Inline):
-    address = StringField("Address", filters=[strip], validators=[DataRequired(), Length(max=500)])
-    latitude = FloatField("Latitude", validators=[Optional(), NumberRange(-90, 90)])
-    longitude = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180)])
+    address = StringField(_l("Address"), filters=[strip], validators=[DataRequired(), Length(max=500)])
+    latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
 
 
 class NewEquipmentForm(_Inline):
-    model = StringField("Model", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    serial_number = StringField("Serial number", filters=[strip], validators=[DataRequired(), Length(max=200)])
-    warranty_until = DateField("Warranty until", validators=[Optional()])
+    model = StringField(_l("Model"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    serial_number = StringField(_l("Serial number"), filters=[strip],
+                                validators=[DataRequired(), Length(max=200)])
+    warranty_until = DateField(_l("Warranty until"), validators=[Optional()])
 
 
 class NoteForm(FlaskForm):
-    channel = SelectField("Channel", choices=options([*CHANNEL_PAIRS, ("internal", "Internal")]), default="phone")
-    text = TextAreaField("What was said / promised", filters=[strip], validators=[DataRequired(), Length(max=5000)])
-    next_follow_up = DateTimeLocalField("Next follow-up", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    channel = SelectField(_l("Channel"), choices=options([*CHANNEL_PAIRS, ("internal", CHANNEL_LABELS["internal"])]),
+                          default="phone")
+    text = TextAreaField(_l("What was said / promised"), filters=[strip],
+                         validators=[DataRequired(), Length(max=5000)])
+    next_follow_up = DateTimeLocalField(_l("Next follow-up"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                         validators=[Optional()])
 
 
 class OverrideForm(FlaskForm):
-    category = SelectField("New category", choices=CATEGORIES)
-    reason = TextAreaField("Reason (kept in the audit trail)", filters=[strip],
-                           validators=[DataRequired(message="Say why the category changes."), Length(max=1000)])
+    category = SelectField(_l("New category"), choices=CATEGORIES)
+    reason = TextAreaField(_l("Reason (kept in the audit trail)"), filters=[strip],
+                           validators=[DataRequired(message=_l("Say why the category changes.")),
+                                       Length(max=1000)])
 
 
 class FeedbackForm(FlaskForm):
-    rating = SelectField("Rating", choices=RATINGS, coerce=int)
-    comment = TextAreaField("Comment", filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
+    rating = SelectField(_l("Rating"), choices=RATINGS, coerce=int)
+    comment = TextAreaField(_l("Comment"), filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
 
 
 class CallFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Search", filters=[strip], validators=[Optional(), Length(max=200)])
-    status = SelectField("Status", validate_choice=False)
-    category = SelectField("Category", choices=options([("", "Any category"), *CATEGORY_PAIRS]), validate_choice=False)
-    priority = SelectField("Priority", choices=options([("", "Any priority"), *PRIORITY_PAIRS]), validate_choice=False)
-    overdue = BooleanField("Overdue only")
+    q = StringField(_l("Search"), filters=[strip], validators=[Optional(), Length(max=200)])
+    status = SelectField(_l("Status"), validate_choice=False)
+    category = SelectField(_l("Category"), choices=options([("", _l("Any category")), *CATEGORY_PAIRS]),
+                           validate_choice=False)
+    priority = SelectField(_l("Priority"), choices=options([("", _l("Any priority")), *PRIORITY_PAIRS]),
+                           validate_choice=False)
+    overdue = BooleanField(_l("Overdue only"))
 
 
 # ----------------------------------------------------------------------------- user accounts (admin)
 
-ROLE_CHOICES = options([("dispatcher", "Dispatcher"), ("technician", "Technician"), ("manager", "Service manager"),
-                        ("finance", "Finance"), ("admin", "Admin")])
+ROLE_CHOICES = options([(r.value, ROLE_LABELS[r]) for r in (Role.DISPATCHER, Role.TECHNICIAN, Role.MANAGER,
+                                                             Role.FINANCE, Role.ADMIN)])
 
 
 class UserForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=80),
-                                                   Regexp(r"^[\w.@+-]+$", message="letters, digits and . @ + - _ only")])
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
-    email = StringField("E-mail", validators=[Optional(), Email(), Length(max=200)])
-    password = PasswordField("Password", validators=[Optional(), Length(min=8, max=200)])
-    active = BooleanField("Active (may log in)", default=True)
+    username = StringField(_l("Username"), validators=[
+        DataRequired(), Length(max=80), Regexp(r"^[\w.@+-]+$", message=_l("letters, digits and . @ + - _ only"))])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8, max=200)])
+    active = BooleanField(_l("Active (may log in)"), default=True)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .core.errors import Invalid
 from .core.extensions import db
+from .core.i18n import _
 from .models import GeocodeCache
 
 
@@ -145,9 +146,9 @@ def geocode(address: str) -> Position:
             except IntegrityError:
                 pass
     if cached.latitude is None or cached.longitude is None:
-        raise Invalid("We could not find this address on the map. Add the city or district, "
-                      "or enter the coordinates.", code="address_not_found",
-                      fields={"address": "could not be geocoded; add a city or district, or coordinates"})
+        raise Invalid(_("We could not find this address on the map. Add the city or district, "
+                        "or enter the coordinates."), code="address_not_found",
+                      fields={"address": _("could not be geocoded; add a city or district, or coordinates")})
     return Position(cached.latitude, cached.longitude, provider)
 
 
@@ -170,18 +171,19 @@ def is_remote(distance_km: float) -> bool:
 
 def check_position(latitude: float | None, longitude: float | None,
                    names: tuple[str, str] = ("latitude", "longitude")) -> bool:
-    """Coordinates given by a person: both or neither, and on the map. True when both are given."""
+    """Coordinates given by a person: both or neither, and on the map. True when both are given.
+    `names` are the fields' names (the API's keys); messages call them by their labels."""
     lat_name, lon_name = names
     if (latitude is None) != (longitude is None):
-        raise Invalid(f"Give both {lat_name} and {lon_name}, or neither.",
-                      fields={lat_name if latitude is None else lon_name: "required with the other"})
+        raise Invalid(_("Give both the latitude and the longitude, or neither."),
+                      fields={lat_name if latitude is None else lon_name: _("required with the other")})
     if latitude is None or longitude is None:
         return False
     errors = {}
     if not -90 <= latitude <= 90:
-        errors[lat_name] = "from -90 to 90"
+        errors[lat_name] = _("from -90 to 90")
     if not -180 <= longitude <= 180:
-        errors[lon_name] = "from -180 to 180"
+        errors[lon_name] = _("from -180 to 180")
     if errors:
-        raise Invalid("The position is off the map: latitude -90..90, longitude -180..180.", fields=errors)
+        raise Invalid(_("The position is off the map: latitude -90..90, longitude -180..180."), fields=errors)
     return True

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .core.extensions import Model, db
+from .core.i18n import _l
 from .core.models import Role, User, utcnow  # noqa: F401  (the domain's tables refer to them)
 from .core.types import UTCDateTime
 
@@ -74,6 +75,28 @@ class VisitStatus(enum.StrEnum):
 
 LIVE_VISIT_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY, VisitStatus.ON_SITE,
                        VisitStatus.COMPLETED)
+
+# What people read for these codes, in both languages (DOMAIN.md's words); the factory collects the table.
+# A call note's channel may also be "internal" (the desk's own remark) or "visit" (written on site).
+CHANNEL_LABELS = {Channel.PHONE: _l("Phone"), Channel.EMAIL: _l("E-mail"), Channel.WEB: _l("Web form"),
+                  Channel.MESSAGING: _l("Messaging"), Channel.WALK_IN: _l("Walk-in"), "internal": _l("Internal"),
+                  "visit": _l("Visit")}
+PRIORITY_LABELS = {Priority.URGENT: _l("Urgent"), Priority.HIGH: _l("High"), Priority.NORMAL: _l("Normal"),
+                   Priority.LOW: _l("Low")}
+CATEGORY_LABELS = {Category.CHARGED: _l("Charged service"), Category.CONTRACT: _l("Contract service"),
+                   Category.FREE: _l("Free service")}
+CALL_STATUS_LABELS = {CallStatus.NEW: _l("New"), CallStatus.BOOKED: _l("Booked"),
+                      CallStatus.IN_PROGRESS: _l("In progress"), CallStatus.CARRIED_BACK: _l("Carried back"),
+                      CallStatus.COMPLETED: _l("Completed"), CallStatus.CLOSED: _l("Closed"),
+                      CallStatus.REOPENED: _l("Reopened"), CallStatus.CANCELLED: _l("Cancelled")}
+VISIT_STATUS_LABELS = {VisitStatus.SCHEDULED: _l("Scheduled"), VisitStatus.ON_THE_WAY: _l("On the way"),
+                       VisitStatus.ON_SITE: _l("On site"), VisitStatus.COMPLETED: _l("Completed"),
+                       VisitStatus.CANCELLED: _l("Cancelled")}
+# The customer's rating at the follow-up call (回访), 1 to 5.
+RATING_LABELS = {"5": _l("very satisfied"), "4": _l("satisfied"), "3": _l("average"), "2": _l("unsatisfied"),
+                 "1": _l("very unsatisfied")}
+LABELS = {"channel": CHANNEL_LABELS, "priority": PRIORITY_LABELS, "category": CATEGORY_LABELS,
+          "call_status": CALL_STATUS_LABELS, "visit_status": VISIT_STATUS_LABELS, "rating": RATING_LABELS}
 
 
 # ----------------------------------------------------------------------------- people
@@ -321,5 +344,3 @@ class GeocodeCache(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("provider", "query", name="uq_geocode_cache_provider_query"),)
-
-

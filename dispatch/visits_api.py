@@ -12,6 +12,7 @@ from sqlalchemy import select
 from .core.apiutil import api_view, body, optional_body, paginate
 from .core.errors import Invalid
 from .core.extensions import db
+from .core.i18n import _
 from .core.models import Role, User
 from .core.security import DESK, MANAGERS, allow
 from .core.timeutil import iso, parse_date
@@ -59,11 +60,11 @@ def time_off_json(t: TimeOff) -> dict[str, Any]:
 
 def _technician(value: Any, field: str = "technician_id") -> User:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise Invalid(f"{field} must be the id of a technician.", fields={field: "required id"})
+        raise Invalid(_("%(field)s must be the id of a technician.", field=field), fields={field: _("required id")})
     user = db.session.get(User, value)
     if user is None or user.role != Role.TECHNICIAN:
-        raise Invalid(f"There is no technician with id {value}.", code="unknown_technician",
-                      fields={field: "not a technician"})
+        raise Invalid(_("There is no technician with id %(id)s.", id=value), code="unknown_technician",
+                      fields={field: _("not a technician")})
     return user
 
 
@@ -74,9 +75,10 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise Invalid(f"{name} must be a whole number.", fields={name: "not a number"}) from None
+        raise Invalid(_("%(field)s must be a whole number.", field=name), fields={name: _("not a number")}) from None
     if not lo <= value <= hi:
-        raise Invalid(f"{name} must be from {lo} to {hi}.", fields={name: f"from {lo} to {hi}"})
+        raise Invalid(_("%(field)s must be from %(lo)d to %(hi)d.", field=name, lo=lo, hi=hi),
+                      fields={name: _("from %(lo)d to %(hi)d", lo=lo, hi=hi)})
     return value
 
 
@@ -110,7 +112,7 @@ def book(call_id: int) -> Any:
     end = f.datetime("end", required=False)
     minutes = f.integer("duration_minutes", required=False, minimum=15, maximum=720)
     override = f.text("override_reason", required=False, max_length=1000)
-    f.check("The visit cannot be booked.")
+    f.check(_("The visit cannot be booked."))
     technician = _technician(f.data.get("technician_id"))
     assert start is not None
     end = plans.visit_end(call, start, end=end, minutes=minutes)
@@ -132,7 +134,8 @@ def list_visits() -> Any:
         try:
             stmt = stmt.where(Visit.technician_id == int(tech_arg))
         except ValueError:
-            raise Invalid("technician_id must be a number.", fields={"technician_id": "not a number"}) from None
+            raise Invalid(_("%(field)s must be a number.", field="technician_id"),
+                          fields={"technician_id": _("not a number")}) from None
     if request.args.get("status"):
         stmt = stmt.where(Visit.status == request.args["status"])
     day_arg = request.args.get("date")
@@ -162,10 +165,10 @@ def reschedule(visit_id: int) -> Any:
     end = f.datetime("end", required=False)
     override = f.text("override_reason", required=False, max_length=1000)
     reason = f.text("reason", required=False, max_length=1000)
-    f.check("The visit cannot be moved.")
+    f.check(_("The visit cannot be moved."))
     technician = _technician(f.data["technician_id"]) if f.data.get("technician_id") is not None else None
     if technician is None and start is None and end is None:
-        raise Invalid("Send technician_id, start or end.", fields={"start": "nothing to change"})
+        raise Invalid(_("Send technician_id, start or end."), fields={"start": _("nothing to change")})
     booking.reschedule_visit(current_user, visit, technician=technician, start=start, end=end,
                              override_reason=override, reason=reason, check_availability=True)
     return visit_json(visit)
@@ -179,7 +182,7 @@ def cancel(visit_id: int) -> Any:
     visit = get_visit_or_404(visit_id, current_user)
     f = Fields(body())
     reason = f.text("reason", max_length=1000)
-    f.check("The visit cannot be cancelled.")
+    f.check(_("The visit cannot be cancelled."))
     booking.cancel_visit(current_user, visit, reason or "")
     return visit_json(visit), 200
 
@@ -198,7 +201,7 @@ def update_technician(technician_id: int) -> Any:
     skills = f.text_list("skills") if "skills" in data else None
     lat = f.number("base_latitude", required=False, minimum=-90, maximum=90)
     lon = f.number("base_longitude", required=False, minimum=-180, maximum=180)
-    f.check("The technician cannot be saved.")
+    f.check(_("The technician cannot be saved."))
     hours = parse_hours(data["working_hours"]) if "working_hours" in data else None
     clear = "base_latitude" in data and data["base_latitude"] is None and data.get("base_longitude") is None
     calendars.update_technician(current_user, tech, skills=skills, base_latitude=lat, base_longitude=lon,
@@ -225,7 +228,7 @@ def add_time_off(technician_id: int) -> Any:
     starts = f.datetime("starts_at")
     ends = f.datetime("ends_at")
     reason = f.text("reason", required=False, max_length=200)
-    f.check("The time off cannot be saved.")
+    f.check(_("The time off cannot be saved."))
     assert starts is not None and ends is not None
     off, clashes = calendars.add_time_off(current_user, tech, starts, ends, reason or "")
     db.session.flush()

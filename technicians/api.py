@@ -15,6 +15,7 @@ from billing.services.parts import MAX_PART_QUANTITY, MAX_SKU, QUANTITY_PLACES, 
 from dispatch.core.apiutil import api_view, body, optional_body, paginate
 from dispatch.core.errors import Invalid
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _, _l
 from dispatch.core.models import Role, User
 from dispatch.core.security import MANAGERS, allow
 from dispatch.core.timeutil import iso, local_today, utcnow
@@ -24,7 +25,7 @@ from dispatch.scheduling.visits import day_window
 
 from .models import AdminActivity, AdminWork, Outcome
 from .schemas import admin_work_json, signature_json, visit_brief, visit_json, work_record_json
-from .services import admin_work, progress, signoff, work
+from .services import admin_work, problems, progress, signoff, work
 from .services.payments import take_payment
 
 bp = Blueprint("technicians_api", __name__, url_prefix="/api/v1")
@@ -106,6 +107,19 @@ def _whole_number(value: Any) -> int | None:
     return None
 
 
+def _check(f: Fields, message: str) -> None:
+    """Every problem found in one refusal, the fields named as people name them (the `fields` keep the JSON
+    names)."""
+    if f.errors:
+        # The reader's words for what dispatch.core.validate says in plain English ("required").
+        errors = {name: str(_PLAIN.get(problem, problem)) for name, problem in f.errors.items()}
+        raise Invalid(problems(message, errors), fields=errors)
+
+
+_PLAIN = {"required": _l("required"), "must be text": _l("must be text"),
+          "must be a whole number": _l("must be a whole number")}
+
+
 def _truthy(value: Any) -> bool | None:
     if value is None:
         return None
@@ -126,7 +140,7 @@ def my_visits() -> Any:
     """The technician's visits from today on (days=2: today and tomorrow), with all the visit page shows."""
     raw = request.args.get("days", "2")
     if not raw.isdigit() or not 1 <= int(raw) <= 7:
-        raise Invalid("days runs from 1 to 7.", fields={"days": "1 to 7"})
+        raise Invalid(_("Days run from 1 to 7."), fields={"days": _("1 to 7")})
     today = local_today()
     visits = progress.technician_visits(current_user, *day_window(today, days=int(raw)))
     return {"items": [visit_json(v) for v in visits], "next": None, "date": today.isoformat(),
@@ -177,10 +191,13 @@ def complete(visit_id: int) -> Any:
     f = Fields(data)
     summary = f.text("work_summary", max_length=work.MAX_SUMMARY)
     outcome = f.choice("outcome", [o.value for o in Outcome])
+    if outcome is None and "outcome" in f.errors and f.errors["outcome"] != "required":
+        f.errors["outcome"] = _("choose one of the outcomes offered")
     labor = _whole_number(data.get("labor_minutes"))
     if labor is None:
-        f.errors["labor_minutes"] = "required" if data.get("labor_minutes") in (None, "") else "must be a whole number"
-    f.check("The work cannot be recorded.")
+        f.errors["labor_minutes"] = (_("required") if data.get("labor_minutes") in (None, "")
+                                     else _("must be a whole number"))
+    _check(f, _("The work cannot be recorded."))
     parts = parse_part_lines(data.get("parts"))
     record = work.complete(current_user, visit, work_summary=summary or "", labor_minutes=labor or 0,
                            parts=parts, outcome=outcome or "")
@@ -227,11 +244,13 @@ def log_admin_work() -> Any:
     f = Fields(data)
     day = f.date("date", required=False) or local_today()
     activity = f.choice("activity", [a.value for a in AdminActivity])
+    if activity is None and "activity" in f.errors and f.errors["activity"] != "required":
+        f.errors["activity"] = _("choose one of the activities offered")
     minutes = _whole_number(data.get("minutes"))
     if minutes is None:
-        f.errors["minutes"] = "required" if data.get("minutes") in (None, "") else "must be a whole number"
+        f.errors["minutes"] = _("required") if data.get("minutes") in (None, "") else _("must be a whole number")
     elif not 1 <= minutes <= work.MAX_LABOR_MINUTES:
-        f.errors["minutes"] = f"from 1 to {work.MAX_LABOR_MINUTES}"
+        f.errors["minutes"] = _("from 1 to %(max)d", max=work.MAX_LABOR_MINUTES)
     notes = f.text("notes", required=False, max_length=admin_work.MAX_NOTES)
     technician = None
     raw_tech = data.get("technician_id")
@@ -239,8 +258,8 @@ def log_admin_work() -> Any:
         tech_id = _whole_number(raw_tech)
         technician = db.session.get(User, tech_id) if tech_id is not None else None
         if technician is None:
-            f.errors["technician_id"] = "unknown technician"
-    f.check("The admin time cannot be logged.")
+            f.errors["technician_id"] = _("unknown technician")
+    _check(f, _("The admin time cannot be logged."))
     entry = admin_work.log_admin_work(current_user, technician=technician, day=day, activity=activity or "",
                                       minutes=minutes or 0, notes=notes)
     db.session.flush()

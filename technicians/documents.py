@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
+from dispatch.core.i18n import print_label
 from dispatch.models import Visit
 from dispatch.slips.data import Voucher, VoucherLine
 
@@ -31,19 +33,34 @@ def voucher_for(visit: Visit) -> Voucher | None:
                          amount=_dec(priced.get(p.sku, {}).get("amount"))) for p in parts]
     amounts: list[tuple[str, Decimal]] = []
     for line in content.get("lines", []):
-        label = line.get("description") or line.get("kind")
-        if line.get("covered"):
-            label = f"{label} (covered: {line.get('covered_by') or 'yes'})"
-            amounts.append((label, Decimal("0.00")))
-        else:
-            amounts.append((label, Decimal(line.get("amount") or "0")))
+        covered = bool(line.get("covered"))
+        amounts.append((_line_label(line, covered), Decimal("0.00") if covered
+                        else Decimal(line.get("amount") or "0")))
     if content.get("tax") not in (None, "0.00"):
-        amounts.append(("Tax", Decimal(content["tax"])))
+        amounts.append((print_label("Tax"), Decimal(content["tax"])))
     return Voucher(
         work_summary=content.get("work_summary", ""), labor_minutes=int(content.get("labor_minutes") or 0),
         signer_name=sig.signer_name, signed_at=sig.signed_at, content_sha256=sig.content_sha256, parts=parts,
         amounts=amounts, total=_dec(content.get("total_due")), currency=content.get("currency") or "CNY",
         amount_note=content.get("explanation") or "", outcome=content.get("outcome"), signature_png=sig.image_png)
+
+
+def _line_label(line: dict[str, Any], covered: bool) -> str:
+    """A signed charge line as the voucher prints it, in the printing user's languages (print_label): the
+    call-out fee and the labor by their kind, a part by its name as signed."""
+    by = line.get("covered_by") or ""
+    kind = line.get("kind")
+    if kind == "call_out":
+        return print_label("Call-out fee (covered: %(by)s)", by=by) if covered else print_label("Call-out fee")
+    if kind == "labor" and line.get("quantity") not in (None, ""):
+        minutes = int((Decimal(str(line["quantity"])) * 60).to_integral_value())
+        rate = line.get("unit_price") or ""
+        if covered:
+            return print_label("Labor %(minutes)d min at %(rate)s/h (covered: %(by)s)", minutes=minutes, rate=rate,
+                               by=by)
+        return print_label("Labor %(minutes)d min at %(rate)s/h", minutes=minutes, rate=rate)
+    item = str(line.get("description") or line.get("sku") or kind or "")
+    return print_label("%(item)s (covered: %(by)s)", item=item, by=by) if covered else item
 
 
 def _dec(value: object) -> Decimal | None:

@@ -26,14 +26,19 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from billing.models import ChargeLine
 from billing.services.parts import format_quantity
+from dispatch.core.i18n import _l
 
-from .models import ACTIVITY_LABELS, OUTCOME_LABELS, WorkRecord
+from .models import LABELS, WorkRecord
 
 PART_ROWS = 3
 
 
-def _options(labels: dict[str, str]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in labels.items()]
+# How the customer pays on the spot (billing.models.PAYMENT_METHODS), as the phone offers them.
+PAYMENT_METHOD_LABELS = {"cash": _l("Cash"), "card": _l("Card"), "transfer": _l("Transfer")}
+
+
+def _options(labels: dict[str, Any]) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in labels.items()]
 
 
 class ActionForm(FlaskForm):
@@ -41,15 +46,15 @@ class ActionForm(FlaskForm):
 
 
 class PartRow(Form):
-    sku = StringField("Part (sku)", validators=[Optional(), Length(max=60)])
-    quantity = StringField("Qty", default="1", validators=[Optional(), Length(max=12)])
+    sku = StringField(_l("Part (sku)"), validators=[Optional(), Length(max=60)])
+    quantity = StringField(_l("Qty"), default="1", validators=[Optional(), Length(max=12)])
 
 
 class CompleteForm(FlaskForm):
-    work_summary = TextAreaField("What was done", validators=[DataRequired(), Length(max=5000)])
-    labor_minutes = IntegerField("Labor (minutes)", validators=[InputRequired(), NumberRange(min=0, max=1440)])
+    work_summary = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=5000)])
+    labor_minutes = IntegerField(_l("Labor (minutes)"), validators=[InputRequired(), NumberRange(min=0, max=1440)])
     parts = FieldList(FormField(PartRow), min_entries=PART_ROWS)
-    outcome = RadioField("Outcome", choices=_options(OUTCOME_LABELS), default="fixed",
+    outcome = RadioField(_l("Outcome"), choices=_options(LABELS["outcome"]), default="fixed",
                          validators=[DataRequired()])
 
     def show_record(self, record: WorkRecord, parts: Sequence[ChargeLine]) -> None:
@@ -69,22 +74,22 @@ class CompleteForm(FlaskForm):
 
 
 class PaymentForm(FlaskForm):
-    amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
-    method = RadioField("Method", choices=_options({"cash": "Cash", "card": "Card", "transfer": "Transfer"}),
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
+    method = RadioField(_l("Method"), choices=_options(PAYMENT_METHOD_LABELS),
                         default="cash", validators=[DataRequired()])
     # The form's idempotency key: a double tap or a re-sent form records one payment (see page_view).
     request_key = HiddenField(default=lambda: uuid.uuid4().hex)
 
 
 class SignatureForm(FlaskForm):
-    signer_name = StringField("Customer's name", validators=[DataRequired(), Length(max=200)])
-    image_png_base64 = HiddenField(validators=[DataRequired(message="The customer has not signed yet.")])
-    technician_confirmed = BooleanField("I confirm the work record above is complete and correct",
-                                        validators=[DataRequired(message="Tick to confirm the work record.")])
+    signer_name = StringField(_l("Customer's name"), validators=[DataRequired(), Length(max=200)])
+    image_png_base64 = HiddenField(validators=[DataRequired(message=_l("The customer has not signed yet."))])
+    technician_confirmed = BooleanField(_l("I confirm the work record above is complete and correct"),
+                                        validators=[DataRequired(message=_l("Tick to confirm the work record."))])
 
 
 class AdminWorkForm(FlaskForm):
-    date = DateField("Date", validators=[DataRequired()])
-    activity = SelectField("Activity", choices=_options(ACTIVITY_LABELS), validators=[DataRequired()])
-    minutes = IntegerField("Minutes", validators=[InputRequired(), NumberRange(min=1, max=1440)])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
+    date = DateField(_l("Date"), validators=[DataRequired()])
+    activity = SelectField(_l("Activity"), choices=_options(LABELS["activity"]), validators=[DataRequired()])
+    minutes = IntegerField(_l("Minutes"), validators=[InputRequired(), NumberRange(min=1, max=1440)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])

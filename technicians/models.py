@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, LargeB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.core.extensions import Model
+from dispatch.core.i18n import _l
 from dispatch.core.models import User, utcnow
 from dispatch.core.types import UTCDateTime
 from dispatch.models import RepairCall, Visit
@@ -35,9 +36,16 @@ class AdminActivity(enum.StrEnum):
     OTHER = "other"
 
 
-OUTCOME_LABELS = {"fixed": "Fixed", "carry_back": "Carry-back", "follow_up": "Follow-up needed"}
-ACTIVITY_LABELS = {"inspection": "Inspection", "parts": "Parts handling", "tools": "Tool upkeep",
-                   "training": "Training", "other": "Other"}
+# What people read for these codes, in both languages (the factory collects the table; `label(value, kind)`).
+LABELS: dict[str, dict[str, object]] = {
+    "outcome": {Outcome.FIXED: _l("Fixed"), Outcome.CARRY_BACK: _l("Carry-back"),
+                Outcome.FOLLOW_UP: _l("Follow-up needed")},
+    "activity": {AdminActivity.INSPECTION: _l("Inspection"), AdminActivity.PARTS: _l("Parts handling"),
+                 AdminActivity.TOOLS: _l("Tool upkeep"), AdminActivity.TRAINING: _l("Training"),
+                 AdminActivity.OTHER: _l("Other")},
+    "visit_event": {VisitEventKind.ON_MY_WAY: _l("On my way"), VisitEventKind.ARRIVED: _l("Arrived"),
+                    VisitEventKind.COMPLETED: _l("Work recorded"), VisitEventKind.SIGNED: _l("Signed by the customer")},
+}
 
 
 class VisitEvent(Model):
@@ -126,3 +134,4 @@ class AdminWork(Model):
         CheckConstraint("minutes > 0 and minutes <= 1440", name="minutes_range"),
         Index("ix_admin_work_technician_date", "technician_id", "date"),
     )
+

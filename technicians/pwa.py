@@ -6,7 +6,9 @@ public: the browser re-fetches the worker on its own to look for updates, also a
 
 The worker's source is static/js/sw.js with placeholders filled in here: the scope, the app-shell files
 to precache and a version made from their contents, so a new stylesheet or script installs a new
-worker and the old shell cache is dropped.
+worker and the old shell cache is dropped. The shell holds no words: the pages and `/i18n.js` (the
+strings of the scripts, JS_MESSAGES below) are saved per language by the worker, and the manifest speaks
+the language of the request.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
 
+from dispatch.core.i18n import _, _l, force_locale, html_lang
 from dispatch.core.security import public
 
 SCOPE = "/t/"  # the technician pages (technicians.views); the worker controls these and nothing else
@@ -34,6 +37,8 @@ SHELL = (
     "icons/icon-192.png",
     "icons/icon-512.png",
 )
+# Not in the shell (they differ by language; the worker keeps them with the pages of that language).
+I18N_SCRIPT = "/i18n.js"
 THEME_COLOR = "#13294b"
 BACKGROUND_COLOR = "#f4f6f9"
 
@@ -56,12 +61,13 @@ def _worker_source() -> tuple[str, str]:
         if path.is_file():
             digest.update(name.encode())
             digest.update(path.read_bytes())
-    digest.update(json.dumps(manifest()).encode())
+    with force_locale("en"):  # one worker for every language: the manifest's shape, not its words
+        digest.update(json.dumps(manifest()).encode())
     version = digest.hexdigest()[:12]
     urls = [url_for("static", filename=name) for name in SHELL if _static(name).is_file()]
-    urls.append(url_for("pwa.manifest"))
     source = (template.replace("__VERSION__", version)
               .replace("__PRECACHE__", json.dumps(urls))
+              .replace("__I18N__", json.dumps(I18N_SCRIPT))
               .replace("__SCOPE__", SCOPE))
     _built[folder] = (source, version)
     return source, version
@@ -69,9 +75,10 @@ def _worker_source() -> tuple[str, str]:
 
 def manifest() -> dict[str, Any]:
     return {
-        "name": f"{current_app.config.get('COMPANY_NAME') or 'Field Service'}: technician",
-        "short_name": "Technician",
-        "description": "Today's visits, work on site, payment and customer sign-off; works with a weak signal.",
+        "name": _("%(company)s: technician", company=current_app.config.get("COMPANY_NAME") or _("Field service")),
+        "short_name": _("Technician"),
+        "description": _("Today's visits, work on site, payment and customer sign-off; works with a weak signal."),
+        "lang": html_lang(),
         "start_url": SCOPE,
         "scope": SCOPE,
         "id": SCOPE,
@@ -106,6 +113,9 @@ def service_worker() -> Response:
 def manifest_file() -> Response:
     response = Response(json.dumps(manifest(), ensure_ascii=False, indent=1), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Language"] = html_lang()
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
     return response
 
 
@@ -113,3 +123,35 @@ def manifest_file() -> Response:
 def _pwa_globals() -> dict[str, Any]:
     # templates/technicians/_pwa.html adds the manifest and scripts only when this blueprint is there.
     return {"pwa_enabled": True}
+
+
+
+# Strings the phone's scripts show (outbox.js, visit.js, the worker's "no signal" page), by key: served by
+# /i18n.js in the user's language and saved on the phone with the pages, so the outbox speaks it offline.
+JS_MESSAGES: dict[str, object] = {
+    "outbox.waiting_one": _l("%(n)s change waiting"),
+    "outbox.waiting": _l("%(n)s changes waiting"),
+    "outbox.hint": _l("saved on this phone, sent as soon as there is a signal"),
+    "outbox.not_saved_title": _l("These changes were not saved"),
+    "outbox.not_saved": _l("%(label)s: not saved."),
+    "outbox.tapped": _l("(tapped %(time)s)"),
+    "outbox.dismiss": _l("Dismiss"),
+    "outbox.waiting_to_send": _l("%(label)s · waiting to send"),
+    "outbox.pending": _l("waiting to send"),
+    "outbox.refused": _l("The server refused this change (HTTP %(status)s)."),
+    "outbox.problem": _l("%(field)s: %(problem)s"),
+    "outbox.login_again": _l("Log in again to send them."),
+    "outbox.change": _l("A change"),
+    "outbox.payment_recorded": _l("Payment recorded: receipt %(receipt)s"),
+    "outbox.signed": _l("Signed. Content hash %(hash)s"),
+    "outbox.status_on_the_way": _l("On the way"),
+    "outbox.status_on_site": _l("On site"),
+    "outbox.status_completed": _l("Completed"),
+    "outbox.sign_now": _l("The work is saved on this phone; the customer can sign now."),
+    "outbox.customer_sign_off": _l("Customer sign-off"),
+    "outbox.no_parts": _l("none"),
+    "visit.not_signed": _l("The customer has not signed yet."),
+    "offline.title": _l("No signal"),
+    "offline.text": _l("This page was not saved on the phone before the connection dropped."),
+    "offline.link": _l("Open today's visits"),
+}

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from babel.dates import format_skeleton
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from billing.services.charges import charges_for_call
 from billing.services.parts import parse_part_lines, search_parts
+from dispatch.core.i18n import _, format_money, html_lang, label, locale_name, span_text
 from dispatch.core.models import Role
 from dispatch.core.pages import FormMessages, form_errors, page_view
 from dispatch.core.security import MANAGERS, allow
@@ -21,8 +23,8 @@ from dispatch.core.timeutil import local_today
 from dispatch.models import Visit, VisitStatus
 from dispatch.scheduling.visits import day_window, get_visit_or_404
 
-from .forms import ActionForm, AdminWorkForm, CompleteForm, PaymentForm, SignatureForm
-from .models import ACTIVITY_LABELS, OUTCOME_LABELS
+from .forms import PAYMENT_METHOD_LABELS, ActionForm, AdminWorkForm, CompleteForm, PaymentForm, SignatureForm
+from .models import LABELS
 from .schemas import map_links, tel_link
 from .services import admin_work, progress, signoff, work
 from .services.actions import visit_actions
@@ -35,6 +37,21 @@ ON_SITE = TECH | MANAGERS
 CATALOGUE_SIZE = 200  # the part skus the visit page offers as you type, also offline
 
 
+@bp.after_request
+def _page_language(response: Any) -> Any:
+    # The phone's service worker keeps saved pages per language (static/js/sw.js reads this header), so a
+    # technician who changes language never gets a saved page in the other one.
+    response.headers["Content-Language"] = html_lang()
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
+    return response
+
+
+def _outcome_labels() -> dict[str, str]:
+    """The outcomes in the page's language, for the sign-off form the phone fills in with no signal."""
+    return {str(value): str(text) for value, text in LABELS["outcome"].items()}
+
+
 @bp.get("/")
 @allow(TECH)
 def today() -> Any:
@@ -44,7 +61,7 @@ def today() -> Any:
     open_visits = [v for v in visits if v.status != VisitStatus.COMPLETED]
     done = [v for v in visits if v.status == VisitStatus.COMPLETED]
     return render_template("technicians/today.html", open_visits=open_visits, done=done, tomorrow=tomorrow,
-                           day=day, next_visit=progress.next_visit(visits), map_links=map_links, tel=tel_link)
+                           day=day, day_title=format_skeleton("MMMMEEEEd", day, locale=locale_name()), next_visit=progress.next_visit(visits), map_links=map_links, tel=tel_link)
 
 
 def _visit_page(visit: Visit, *, complete_form: CompleteForm | None = None,
@@ -71,7 +88,7 @@ def _visit_page(visit: Visit, *, complete_form: CompleteForm | None = None,
         actions=visit_actions(visit, current_user, record=record, signature=signature, sheet=sheet),
         action_form=ActionForm(), complete_form=complete_form, payment_form=payment_form,
         catalogue=search_parts(None, CATALOGUE_SIZE), map_links=map_links, tel=tel_link,
-        OUTCOME_LABELS=OUTCOME_LABELS, slip_url=f"/api/v1/visits/{visit.id}/slip.pdf"), status
+        payment_methods=PAYMENT_METHOD_LABELS, slip_url=f"/api/v1/visits/{visit.id}/slip.pdf"), status
 
 
 @bp.get("/visits/<int:visit_id>")
@@ -102,7 +119,7 @@ def on_my_way(visit_id: int) -> Any:
     v = progress.visit_for(visit_id, current_user)
     with form_errors() as messages:
         progress.on_my_way(current_user, v)
-        return _back_to(v, "On your way: the desk can see it.")
+        return _back_to(v, _("On your way: the desk can see it."))
     return _failed(v, messages)
 
 
@@ -113,7 +130,7 @@ def arrive(visit_id: int) -> Any:
     v = progress.visit_for(visit_id, current_user)
     with form_errors() as messages:
         progress.arrive(current_user, v)
-        return _back_to(v, "Arrived: the labor clock runs from now.")
+        return _back_to(v, _("Arrived: the labor clock runs from now."))
     return _failed(v, messages)
 
 
@@ -129,7 +146,7 @@ def complete(visit_id: int) -> Any:
         work.complete(current_user, v, work_summary=form.work_summary.data or "",
                       labor_minutes=form.labor_minutes.data or 0, parts=parse_part_lines(form.part_rows()),
                       outcome=form.outcome.data or "")
-        return _back_to(v, "Work recorded. Take the payment if any is due, then ask the customer to sign.")
+        return _back_to(v, _("Work recorded. Take the payment if any is due, then ask the customer to sign."))
     _flash_errors(messages)
     return _visit_page(v, complete_form=form, status=messages.status)
 
@@ -144,8 +161,9 @@ def payments(visit_id: int) -> Any:
         return _visit_page(v, payment_form=form, status=422)
     with form_errors(form) as messages:
         payment = take_payment(current_user, v, amount=form.amount.data, method=form.method.data)
-        return _back_to(v, f"Payment of {payment.amount:.2f} recorded: receipt {payment.receipt_number}.",
-                        "#payment")
+        return _back_to(v, _("Payment of %(amount)s recorded: receipt %(receipt)s.",
+                             amount=format_money(payment.amount, charges_for_call(v.call).currency),
+                             receipt=payment.receipt_number), "#payment")
     return _failed(v, messages, "#payment")
 
 
@@ -159,7 +177,7 @@ def sign(visit_id: int) -> Any:
 def _sign_page(v: Visit, form: SignatureForm, status: int = 200) -> Any:
     return render_template("technicians/sign.html", visit=v, call=v.call, record=work.work_record(v),
                            sheet=charges_for_call(v.call), parts=work.visit_parts(v),
-                           signature=signoff.signature(v), form=form, OUTCOME_LABELS=OUTCOME_LABELS), status
+                           signature=signoff.signature(v), form=form, outcome_labels=_outcome_labels()), status
 
 
 @bp.post("/visits/<int:visit_id>/signature")
@@ -174,7 +192,7 @@ def signature(visit_id: int) -> Any:
         result = signoff.sign(current_user, v, signer_name=form.signer_name.data or "",
                               image_png_base64=form.image_png_base64.data,
                               technician_confirmed=bool(form.technician_confirmed.data))
-        return _back_to(v, f"Signed by {result.signature.signer_name}. The work record is sealed.")
+        return _back_to(v, _("Signed by %(name)s. The work record is sealed.", name=result.signature.signer_name))
     _flash_errors(messages)
     return _sign_page(v, form, status=messages.status)
 
@@ -192,12 +210,12 @@ def admin_time() -> Any:
             entry = admin_work.log_admin_work(current_user, technician=None, day=form.date.data or local_today(),
                                               activity=form.activity.data or "", minutes=form.minutes.data or 0,
                                               notes=form.notes.data)
-            flash(f"Logged {entry.minutes} min of {ACTIVITY_LABELS[entry.activity].lower()}.", "success")
+            flash(_("Logged %(span)s of %(activity)s.", span=span_text(entry.minutes),
+                    activity=label(entry.activity, "activity")), "success")
             return redirect(url_for("technicians.admin_time"))
         _flash_errors(messages)
         status = messages.status
     else:
         status = 422
     entries, week_minutes = admin_work.recent_admin_work(current_user, local_today())
-    return render_template("technicians/admin_time.html", form=form, entries=entries, week_minutes=week_minutes,
-                           ACTIVITY_LABELS=ACTIVITY_LABELS), status
+    return render_template("technicians/admin_time.html", form=form, entries=entries, week_minutes=week_minutes), status

@@ -102,6 +102,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "GEOCODER": "offline",
         "TIMEZONE": "Asia/Shanghai",
         "DEFAULT_LOCALE": "en",  # the tests read English unless they ask for Chinese (Accept-Language)
+        # Translations not merged yet can be tried: python -m dispatch.core.catalogues preview DIR FILE.json
+        **({"BABEL_TRANSLATION_DIRECTORIES": os.environ["DISPATCH_TEST_TRANSLATIONS"]}
+           if os.environ.get("DISPATCH_TEST_TRANSLATIONS") else {}),
     })
     application.test_client_class = IsolatedClient
     from flask_migrate import upgrade

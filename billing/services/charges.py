@@ -8,8 +8,10 @@ parts = quantity x unit price); tax is taken on the subtotal of what is due and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +20,9 @@ from sqlalchemy import select
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Invalid
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _, format_money
 from dispatch.core.models import User
-from dispatch.core.timeutil import utcnow
+from dispatch.core.timeutil import date_text, utcnow
 from dispatch.core.types import money
 from dispatch.models import Category, RepairCall, Visit
 
@@ -37,17 +40,59 @@ KIND_ORDER = {ChargeKind.CALL_OUT: 0, ChargeKind.LABOR: 1, ChargeKind.PART: 2}
 
 @dataclass(frozen=True)
 class Coverage:
-    """What the call's category covers, and how to say it."""
+    """What the call's category covers, and how to say it.
+
+    `by` is what a covered line keeps (its `covered_by`, a record in English such as "contract MC-0057"
+    or "free: under warranty until 2027-03-01"; `cover_text` says it in the reader's language).
+    `explanation` and `without_parts` are sentences in the request's language (gettext when made)."""
 
     call_out: bool
     labor: bool
     parts: bool
     by: str | None
     explanation: str
+    without_parts: str = ""  # a contract that does not cover parts, when no part was used
 
     def covers(self, kind: str) -> bool:
         return {ChargeKind.CALL_OUT: self.call_out, ChargeKind.LABOR: self.labor,
                 ChargeKind.PART: self.parts}[kind]
+
+
+_WARRANTY = re.compile(r"free: under warranty until (\d{4}-\d{2}-\d{2})")
+_SET_BY = re.compile(r"free: set by (.+?) \((.*?)\)?", re.S)
+_CONTRACT = re.compile(r"contract (\S+)")
+_FREE = re.compile(r"free: (.*)", re.S)
+
+
+def _warranty_date(by: str) -> str | None:
+    match = _WARRANTY.fullmatch(by)
+    if match is None:
+        return None
+    try:
+        return date_text(date.fromisoformat(match.group(1)))
+    except ValueError:
+        return match.group(1)
+
+
+def cover_text(by: str | None) -> str:
+    """What covers a line (its `covered_by`), in the reader's language: "contract MC-0057" / "合同 MC-0057",
+    "free: under warranty until 2027-03-01" / "免费服务：保修期至 2027-03-01". Text of another shape (a
+    manager's own words) shows as it is."""
+    if not by:
+        return ""
+    if by == "free":
+        return _("free")
+    if by == "contract":
+        return _("contract")
+    if (match := _CONTRACT.fullmatch(by)) is not None:
+        return _("contract %(number)s", number=match.group(1))
+    if (until := _warranty_date(by)) is not None:
+        return _("free: under warranty until %(date)s", date=until)
+    if (match := _SET_BY.fullmatch(by)) is not None:
+        return _("free: set by %(name)s (%(reason)s)", name=match.group(1), reason=match.group(2))
+    if (match := _FREE.fullmatch(by)) is not None:
+        return _("free: %(reason)s", reason=match.group(1))
+    return by
 
 
 def coverage_for(call: RepairCall) -> Coverage:
@@ -55,14 +100,40 @@ def coverage_for(call: RepairCall) -> Coverage:
         reason = (call.category_reason or "").strip()
         by = reason if reason.lower().startswith("free") else ("free: " + reason if reason else "free")
         by = by[:300]
-        return Coverage(True, True, True, by, f"{by}: nothing to pay")
+        until = _warranty_date(by)
+        if until is not None:
+            return Coverage(True, True, True, by, _("free: under warranty until %(date)s: nothing to pay",
+                                                    date=until))
+        return Coverage(True, True, True, by, _("%(reason)s: nothing to pay", reason=cover_text(by)))
     if call.category == Category.CONTRACT:
-        label = f"contract {call.contract.number}" if call.contract is not None else "contract"
-        covers_parts = bool(call.contract is not None and call.contract.covers_parts)
-        if covers_parts:
-            return Coverage(True, True, True, label, f"{label} covers call-out, labor and parts")
-        return Coverage(True, True, False, label, f"{label} covers labor and call-out; parts are charged")
-    return Coverage(False, False, False, None, "charged: call-out, labor and parts are due")
+        number = call.contract.number if call.contract is not None else None
+        by = f"contract {number}" if number else "contract"
+        if call.contract is not None and call.contract.covers_parts:
+            return Coverage(True, True, True, by, _("contract %(number)s covers call-out, labor and parts",
+                                                    number=number))
+        if number:
+            return Coverage(True, True, False, by,
+                            _("contract %(number)s covers labor and call-out; parts are charged", number=number),
+                            _("contract %(number)s covers labor and call-out", number=number))
+        return Coverage(True, True, False, by, _("contract covers labor and call-out; parts are charged"),
+                        _("contract covers labor and call-out"))
+    return Coverage(False, False, False, None, _("charged: call-out, labor and parts are due"))
+
+
+def line_text(line: ChargeLine | Mapping[str, Any]) -> str:
+    """A charge line as people read it, in their language: "Call-out fee" / "上门费", "Labor 45 min at
+    120.00/h" / "工时费 45 分钟（每小时 120.00）"; a part by its catalogue name. Takes a line or its JSON
+    (kind, description, labor_minutes, unit_price), as a signed voucher keeps it."""
+    def get(name: str) -> Any:
+        return line.get(name) if isinstance(line, Mapping) else getattr(line, name, None)
+
+    kind, minutes = get("kind"), get("labor_minutes")
+    if kind == ChargeKind.CALL_OUT:
+        return _("Call-out fee")
+    if kind == ChargeKind.LABOR and minutes is not None and get("unit_price") is not None:
+        return _("Labor %(minutes)s min at %(rate)s/h", minutes=minutes,
+                 rate=format_money(get("unit_price"), symbol=False))
+    return str(get("description") or "")
 
 
 # ----------------------------------------------------------------------------- charge lines
@@ -87,17 +158,18 @@ def record_work(actor: User | None, call: RepairCall, visit: Visit, *, labor_min
     The call-out fee is charged once per call, with the first visit that records work.
     """
     if visit.call_id != call.id:
-        raise Invalid("The visit belongs to another call.", fields={"visit_id": "not this call's visit"})
+        raise Invalid(_("The visit belongs to another call."), fields={"visit_id": _("not this call's visit")})
     if isinstance(labor_minutes, bool) or not isinstance(labor_minutes, int) or \
             not 0 <= labor_minutes <= MAX_LABOR_MINUTES:
-        raise Invalid(f"labor_minutes must be a whole number from 0 to {MAX_LABOR_MINUTES}.",
-                      fields={"labor_minutes": f"a whole number from 0 to {MAX_LABOR_MINUTES}"})
+        raise Invalid(_("The labor time must be a whole number of minutes from 0 to %(max)d.",
+                        max=MAX_LABOR_MINUTES),
+                      fields={"labor_minutes": _("a whole number from 0 to %(max)d", max=MAX_LABOR_MINUTES)})
     wanted = resolve_parts(parts)
     lock_call(call)
     live = _live_lines(call)
     mine = [ln for ln in live if ln.visit_id == visit.id]
     if any(ln.locked_at is not None for ln in mine):
-        raise Conflict("The work of this visit is signed off; its charges can no longer change.",
+        raise Conflict(_("The work of this visit is signed off; its charges can no longer change."),
                        code="charges_locked")
     before = [_line_snapshot(ln) for ln in mine]
     now = utcnow()
@@ -146,7 +218,7 @@ def visit_lines(visit: Visit) -> list[ChargeLine]:
 def lock_call_charges(call: RepairCall, visit: Visit, actor: User | None = None) -> list[ChargeLine]:
     """After sign-off: the visit's lines become read-only (a later record_work is a 409)."""
     if visit.call_id != call.id:
-        raise Invalid("The visit belongs to another call.", fields={"visit_id": "not this call's visit"})
+        raise Invalid(_("The visit belongs to another call."), fields={"visit_id": _("not this call's visit")})
     now = utcnow()
     lines = visit_lines(visit)
     locked = [ln for ln in lines if ln.locked_at is None]
@@ -195,10 +267,9 @@ def charges_for_call(call: RepairCall) -> ChargeSheet:
     payments = call_payments(call)
     paid = money(sum((p.amount for p in payments), ZERO))
     cover = coverage_for(call)
-    explanation = cover.explanation if lines else "no work recorded yet"
-    if lines and call.category == Category.CONTRACT and not cover.parts and \
-            not any(ln.kind == ChargeKind.PART for ln in lines):
-        explanation = cover.explanation.split(";")[0]
+    explanation = cover.explanation if lines else _("no work recorded yet")
+    if lines and cover.without_parts and not any(ln.kind == ChargeKind.PART for ln in lines):
+        explanation = cover.without_parts
     return ChargeSheet(
         call_id=call.id, category=call.category, lines=lines, subtotal=subtotal, tax=tax,
         tax_rate=prices.tax_rate, total_due=total_due, currency=prices.currency, explanation=explanation,

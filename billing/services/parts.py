@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Invalid, NotFound
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _
 from dispatch.core.models import User
 from dispatch.core.timeutil import utcnow
 from dispatch.core.types import money
@@ -51,26 +52,30 @@ def parse_part_lines(raw: Any) -> list[PartUse]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise Invalid('parts must be a list like [{"sku": "FLT-01", "quantity": 2}].', fields={"parts": "must be a list"})
+        raise Invalid(_('parts must be a list like [{"sku": "FLT-01", "quantity": 2}].'),
+                      fields={"parts": _("must be a list")})
     merged: dict[str, Decimal] = {}
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise Invalid(f"Part {i + 1} must be an object with sku and quantity.", fields={"parts": f"row {i + 1}"})
+            raise Invalid(_("Part %(row)d must be an object with sku and quantity.", row=i + 1),
+                          fields={"parts": _("row %(row)d", row=i + 1)})
         sku = item.get("sku")
         if sku is None or (isinstance(sku, str) and not sku.strip()):
             continue
         if not isinstance(sku, str) or len(sku.strip()) > MAX_SKU:
-            raise Invalid(f"Part {i + 1}: sku must be short text.", fields={"parts": f"row {i + 1}: bad sku"})
+            raise Invalid(_("Part %(row)d: sku must be short text.", row=i + 1),
+                          fields={"parts": _("row %(row)d: bad sku", row=i + 1)})
         key = sku.strip().upper()
         errors: dict[str, str] = {}
         raw_qty = item.get("quantity")
         quantity = parse_quantity(1 if raw_qty in (None, "") else raw_qty, errors)
         if quantity is None:
-            problem = errors.get("quantity", "is wrong")
-            raise Invalid(f"Part {key}: quantity {problem}.", fields={"parts": f"{key}: quantity {problem}"})
+            problem = errors.get("quantity") or _("is wrong")
+            raise Invalid(_("Part %(sku)s: quantity %(problem)s.", sku=key, problem=problem),
+                          fields={"parts": _("%(sku)s: quantity %(problem)s", sku=key, problem=problem)})
         merged[key] = merged.get(key, Decimal(0)) + quantity
     if len(merged) > MAX_PARTS:
-        raise Invalid(f"At most {MAX_PARTS} different parts per visit.", fields={"parts": "too many"})
+        raise Invalid(_("At most %(n)d different parts per visit.", n=MAX_PARTS), fields={"parts": _("too many")})
     return [PartUse(sku, qty) for sku, qty in merged.items()]
 
 
@@ -78,24 +83,26 @@ def resolve_parts(parts: Sequence[Any]) -> list[tuple[Part, Decimal]]:
     """[(sku, quantity)] -> [(part, quantity)] from the live catalogue, the same sku merged, in the order
     first given."""
     if not isinstance(parts, list | tuple):
-        raise Invalid("parts must be a list of sku and quantity.", fields={"parts": "must be a list"})
+        raise Invalid(_("parts must be a list of sku and quantity."), fields={"parts": _("must be a list")})
     merged: dict[str, tuple[Part, Decimal]] = {}
     for index, item in enumerate(parts):
         if not isinstance(item, list | tuple) or len(item) != 2:
-            raise Invalid("Each part needs a sku and a quantity.", fields={"parts": f"row {index + 1}: sku and quantity"})
+            raise Invalid(_("Each part needs a sku and a quantity."),
+                          fields={"parts": _("row %(row)d: sku and quantity", row=index + 1)})
         sku, quantity = item
         errors: dict[str, str] = {}
         qty = parse_quantity(quantity, errors)
         if qty is None:
-            raise Invalid(f"Part {sku}: quantity {errors.get('quantity', 'is wrong')}.",
-                          fields={"parts": f"row {index + 1}: quantity {errors.get('quantity', 'is wrong')}"})
+            problem = errors.get("quantity") or _("is wrong")
+            raise Invalid(_("Part %(sku)s: quantity %(problem)s.", sku=sku, problem=problem),
+                          fields={"parts": _("row %(row)d: quantity %(problem)s", row=index + 1, problem=problem)})
         part = find_part(sku) if isinstance(sku, str) else None
         if part is None:
-            raise Invalid(f"There is no part with sku {sku} in the catalogue.", code="unknown_sku",
-                          fields={"parts": f"unknown sku {sku}"})
+            raise Invalid(_("There is no part with sku %(sku)s in the catalogue.", sku=sku), code="unknown_sku",
+                          fields={"parts": _("unknown sku %(sku)s", sku=sku)})
         if part.archived_at is not None:
-            raise Invalid(f"Part {part.sku} is no longer in the catalogue.", code="unknown_sku",
-                          fields={"parts": f"sku {part.sku} is archived"})
+            raise Invalid(_("Part %(sku)s is no longer in the catalogue.", sku=part.sku), code="unknown_sku",
+                          fields={"parts": _("sku %(sku)s is archived", sku=part.sku)})
         if part.sku in merged:
             qty += merged[part.sku][1]
         merged[part.sku] = (part, qty)
@@ -119,7 +126,7 @@ def find_part(sku: str) -> Part | None:
 def get_part_or_404(part_id: int) -> Part:
     part = db.session.get(Part, part_id) if is_id(part_id) else None
     if part is None:
-        raise NotFound(f"There is no part {part_id}.")
+        raise NotFound(_("There is no part %(id)s.", id=part_id))
     return part
 
 
@@ -146,9 +153,9 @@ def _part_fields(errors: dict[str, str], *, name: Any, unit_price: Any, unit_cos
                  unit: Any) -> tuple[str | None, Decimal | None, Decimal | None, str | None]:
     clean_name: str | None = None
     if not isinstance(name, str) or not name.strip():
-        errors["name"] = "required"
+        errors["name"] = _("required")
     elif len(name.strip()) > 200:
-        errors["name"] = "at most 200 characters"
+        errors["name"] = _("at most %(n)d characters", n=200)
     else:
         clean_name = name.strip()
     price = parse_decimal(unit_price, "unit_price", errors)
@@ -156,7 +163,7 @@ def _part_fields(errors: dict[str, str], *, name: Any, unit_price: Any, unit_cos
     clean_unit: str | None = "pcs"
     if unit is not None:
         if not isinstance(unit, str) or not unit.strip() or len(unit.strip()) > 20:
-            errors["unit"] = "a short unit like pcs, kg or m"
+            errors["unit"] = _("a short unit like pcs, kg or m")
             clean_unit = None
         else:
             clean_unit = unit.strip()
@@ -168,19 +175,19 @@ def create_part(actor: User, *, sku: Any, name: Any, unit_price: Any, unit_cost:
     errors: dict[str, str] = {}
     clean_sku: str | None = None
     if not isinstance(sku, str) or not sku.strip():
-        errors["sku"] = "required"
+        errors["sku"] = _("required")
     elif len(sku.strip()) > MAX_SKU or any(c.isspace() for c in sku.strip()):
-        errors["sku"] = f"at most {MAX_SKU} characters, no spaces"
+        errors["sku"] = _("at most %(n)d characters, no spaces", n=MAX_SKU)
     else:
         clean_sku = sku.strip().upper()
     clean_name, price, cost, clean_unit = _part_fields(errors, name=name, unit_price=unit_price,
                                                        unit_cost=unit_cost, unit=unit)
     if errors:
-        raise Invalid(invalid_message("The part cannot be saved", errors), fields=errors)
+        raise Invalid(invalid_message(_("The part cannot be saved"), errors), fields=errors)
     assert clean_sku is not None and clean_name is not None and price is not None and clean_unit is not None
     if find_part(clean_sku) is not None:
-        raise Conflict(f"There is already a part with sku {clean_sku}.", code="duplicate_sku",
-                       fields={"sku": "already in the catalogue"})
+        raise Conflict(_("There is already a part with sku %(sku)s.", sku=clean_sku), code="duplicate_sku",
+                       fields={"sku": _("already in the catalogue")})
     part = Part(sku=clean_sku, name=clean_name, unit_price=money(price),
                 unit_cost=money(cost) if cost is not None else None, unit=clean_unit)
     db.session.add(part)
@@ -188,8 +195,8 @@ def create_part(actor: User, *, sku: Any, name: Any, unit_price: Any, unit_cost:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict(f"There is already a part with sku {clean_sku}.", code="duplicate_sku",
-                       fields={"sku": "already in the catalogue"}) from None
+        raise Conflict(_("There is already a part with sku %(sku)s.", sku=clean_sku), code="duplicate_sku",
+                       fields={"sku": _("already in the catalogue")}) from None
     audit.record(actor, part, "part.created", after=_part_snapshot(part))
     return part
 
@@ -203,7 +210,7 @@ def update_part(actor: User, part: Part, *, name: Any = None, unit_price: Any = 
         unit_price=part.unit_price if unit_price is None else unit_price,
         unit_cost=unit_cost, unit=part.unit if unit is None else unit)
     if errors:
-        raise Invalid(invalid_message("The part cannot be saved", errors), fields=errors)
+        raise Invalid(invalid_message(_("The part cannot be saved"), errors), fields=errors)
     before = _part_snapshot(part)
     assert clean_name is not None and price is not None and clean_unit is not None
     part.name, part.unit_price, part.unit = clean_name, money(price), clean_unit

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Invalid, NotFound
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _, format_money
 from dispatch.core.models import User
 from dispatch.core.numbering import next_number
 from dispatch.core.timeutil import local_tz, utcnow
@@ -18,13 +19,13 @@ from dispatch.models import Category, RepairCall, Visit
 
 from ..models import PAYMENT_METHODS, Payment
 from ..parsing import invalid_message, parse_decimal
-from .charges import charges_for_call, lock_call
+from .charges import charges_for_call, cover_text, coverage_for, lock_call
 
 
 def get_payment_or_404(payment_id: int) -> Payment:
     payment = db.session.get(Payment, payment_id) if is_id(payment_id) else None
     if payment is None:
-        raise NotFound(f"There is no payment {payment_id}.")
+        raise NotFound(_("There is no payment %(id)s.", id=payment_id))
     return payment
 
 
@@ -32,26 +33,28 @@ def record_onsite_payment(actor: User | None, call: RepairCall, visit: Visit | N
                           method: Any) -> Payment:
     """Money the technician takes on site, with a gapless receipt number (RC-2026-000001)."""
     if visit is not None and visit.call_id != call.id:
-        raise Invalid("The visit belongs to another call.", fields={"visit_id": "not this call's visit"})
+        raise Invalid(_("The visit belongs to another call."), fields={"visit_id": _("not this call's visit")})
     errors: dict[str, str] = {}
     value = parse_decimal(amount, "amount", errors, positive=True)
     if method not in PAYMENT_METHODS:
-        errors["method"] = "one of: " + ", ".join(PAYMENT_METHODS)
+        errors["method"] = _("one of: %(options)s", options=", ".join(PAYMENT_METHODS))
     if errors:
-        raise Invalid(invalid_message("The payment cannot be taken", errors), fields=errors)
+        raise Invalid(invalid_message(_("The payment cannot be taken"), errors), fields=errors)
     assert value is not None
     lock_call(call)
     if call.category == Category.FREE:
-        raise Conflict("This call is free of charge (" + (call.category_reason or "free") + "): nothing to pay.",
-                       code="nothing_due")
+        raise Conflict(_("This call is free of charge (%(reason)s): nothing to pay.",
+                         reason=cover_text(coverage_for(call).by)), code="nothing_due")
     sheet = charges_for_call(call)
     if sheet.total_due <= 0:
-        raise Conflict(f"Nothing is due on this call ({sheet.explanation}).", code="nothing_due")
+        raise Conflict(_("Nothing is due on this call (%(why)s).", why=sheet.explanation), code="nothing_due")
     if sheet.balance <= 0:
-        raise Conflict(f"This call is paid in full ({sheet.paid} {sheet.currency}).", code="already_paid")
+        raise Conflict(_("This call is paid in full (%(paid)s).", paid=format_money(sheet.paid, sheet.currency)),
+                       code="already_paid")
     if value > sheet.balance:
-        raise Invalid(f"The amount {value} is more than the {sheet.balance} {sheet.currency} still due.",
-                      code="more_than_due", fields={"amount": f"at most {sheet.balance}"})
+        raise Invalid(_("The amount %(amount)s is more than the %(due)s still due.",
+                        amount=format_money(value, sheet.currency), due=format_money(sheet.balance, sheet.currency)),
+                      code="more_than_due", fields={"amount": _("at most %(due)s", due=sheet.balance)})
     now = utcnow()
     payment = Payment(call_id=call.id, visit_id=visit.id if visit is not None else None, amount=money(value),
                       method=str(method), receipt_number=next_number("receipt", now.astimezone(local_tz()).year),
@@ -65,7 +68,8 @@ def record_onsite_payment(actor: User | None, call: RepairCall, visit: Visit | N
 
 def reconcile_payment(actor: User, payment: Payment) -> Payment:
     if payment.reconciled_at is not None:
-        raise Conflict(f"Receipt {payment.receipt_number} is already reconciled.", code="already_reconciled")
+        raise Conflict(_("Receipt %(number)s is already reconciled.", number=payment.receipt_number),
+                       code="already_reconciled")
     payment.reconciled_at = utcnow()
     payment.reconciled_by_id = actor.id
     db.session.flush()

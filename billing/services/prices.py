@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,11 +12,12 @@ from sqlalchemy import select
 from dispatch.core import audit
 from dispatch.core.errors import Invalid
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _
 from dispatch.core.models import User
 from dispatch.core.timeutil import utcnow
 from dispatch.core.types import money
 
-from ..models import Prices
+from ..models import Payment, Prices
 from ..parsing import invalid_message, parse_decimal
 
 # Until finance sets a price list, these hold (the demo values of API.md).
@@ -49,16 +51,17 @@ def set_prices(actor: User, *, call_out_fee: Any, labor_rate_per_hour: Any, tax_
     errors: dict[str, str] = {}
     fee = parse_decimal(call_out_fee, "call_out_fee", errors)
     rate = parse_decimal(labor_rate_per_hour, "labor_rate_per_hour", errors)
-    tax = parse_decimal(tax_rate, "tax_rate", errors, places=4, maximum=Decimal(1))
-    if tax is None and "tax_rate" in errors and errors["tax_rate"].startswith("must be at"):
-        errors["tax_rate"] = "must be from 0 to 1 (0.13 is 13 %)"
+    tax = parse_decimal(tax_rate, "tax_rate", errors, places=4, minimum=None, maximum=None)
+    if tax is not None and not 0 <= tax <= 1:
+        errors["tax_rate"] = _("must be from 0 to 1 (0.13 is 13 %)")
+        tax = None
     before = current_prices()
     if currency is None or (isinstance(currency, str) and not currency.strip()):
         currency = before.currency
     if not isinstance(currency, str) or len(currency.strip()) != 3 or not currency.strip().isalpha():
-        errors["currency"] = "a three-letter currency code like CNY"
+        errors["currency"] = _("a three-letter currency code like CNY")
     if errors:
-        raise Invalid(invalid_message("The prices cannot be saved", errors), fields=errors)
+        raise Invalid(invalid_message(_("The prices cannot be saved"), errors), fields=errors)
     assert fee is not None and rate is not None and tax is not None
     old = audit.snapshot(before, "call_out_fee", "labor_rate_per_hour", "tax_rate", "currency")
     prices = Prices(call_out_fee=money(fee), labor_rate_per_hour=money(rate), tax_rate=tax,
@@ -69,3 +72,19 @@ def set_prices(actor: User, *, call_out_fee: Any, labor_rate_per_hour: Any, tax_
     audit.record(actor, prices, "prices.set", before=old,
                  after=audit.snapshot(prices, "call_out_fee", "labor_rate_per_hour", "tax_rate", "currency"))
     return prices
+
+
+def currencies_of(payments: Sequence[Payment]) -> dict[int, str]:
+    """The currency each payment was taken in: that of the price list in force when it was collected."""
+    if not payments:
+        return {}
+    lists = list(db.session.scalars(select(Prices).order_by(Prices.effective_from, Prices.id)))
+    found: dict[int, str] = {}
+    for payment in payments:
+        currency = DEFAULT_PRICES["currency"]
+        for prices in lists:
+            if prices.effective_from > payment.collected_at:
+                break
+            currency = prices.currency
+        found[payment.id] = str(currency)
+    return found

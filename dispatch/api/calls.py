@@ -9,13 +9,14 @@ from flask_login import current_user
 
 from ..core.apiutil import api_view, body, paginate
 from ..core.errors import Invalid
+from ..core.i18n import _
 from ..core.models import Role
 from ..core.security import DESK, MANAGERS, allow
 from ..core.validate import Fields
 from ..models import CallStatus, Category, Channel, Customer, Equipment, Priority, RepairCall, Site
 from ..schemas import call_json, note_json
 from ..services import calls
-from .blueprint import bp, load_by_id
+from .blueprint import CUSTOMER, EQUIPMENT, SITE, bp, load_by_id
 
 READ_CALLS = DESK | {Role.TECHNICIAN, Role.FINANCE}
 
@@ -32,12 +33,12 @@ def create_call() -> Any:
     on_site = f.boolean("on_site", default=True)
     skill = f.text("required_skill", required=False, max_length=60)
     received_at = f.datetime("received_at", required=False)
-    f.check("The call cannot be saved.")
-    customer = load_by_id(Customer, f.data.get("customer_id"), "customer", "customer_id")
-    site = load_by_id(Site, f.data.get("site_id"), "site", "site_id")
+    f.check(_("The call cannot be saved."))
+    customer = load_by_id(Customer, f.data.get("customer_id"), CUSTOMER, "customer_id")
+    site = load_by_id(Site, f.data.get("site_id"), SITE, "site_id")
     equipment = None
     if f.data.get("equipment_id") is not None:
-        equipment = load_by_id(Equipment, f.data.get("equipment_id"), "equipment", "equipment_id")
+        equipment = load_by_id(Equipment, f.data.get("equipment_id"), EQUIPMENT, "equipment_id")
     call = calls.create_call(current_user, customer=customer, site=site, equipment=equipment,
                                 channel=channel or "", problem_type=problem_type or "", priority=priority or "",
                                 description=description or "", on_site=on_site,
@@ -52,11 +53,14 @@ def list_calls() -> Any:
     args = request.args
     status, category = args.get("status") or None, args.get("category") or None
     if status and status != "open" and status not in {s.value for s in CallStatus}:
-        raise Invalid("Unknown status.", fields={"status": "one of: " + ", ".join(s.value for s in CallStatus)})
+        raise Invalid(_("Unknown status."),
+                      fields={"status": _("one of: %(options)s", options=", ".join(s.value for s in CallStatus))})
     if category and category not in {c.value for c in Category}:
-        raise Invalid("Unknown category.", fields={"category": "one of: charged, contract, free"})
+        raise Invalid(_("Unknown category."),
+                      fields={"category": _("one of: %(options)s", options=", ".join(c.value for c in Category))})
     if args.get("priority") and args["priority"] not in {p.value for p in Priority}:
-        raise Invalid("Unknown priority.", fields={"priority": "one of: " + ", ".join(p.value for p in Priority)})
+        raise Invalid(_("Unknown priority."),
+                      fields={"priority": _("one of: %(options)s", options=", ".join(p.value for p in Priority))})
     stmt = calls.calls_query(status=status, category=category, priority=args.get("priority") or None,
                                 q=args.get("q") or None, overdue=args.get("overdue") in ("1", "true"),
                                 technician_id=current_user.id if current_user.role == Role.TECHNICIAN else None)
@@ -81,7 +85,7 @@ def override_category(call_id: int) -> Any:
     f = Fields(body())
     category = f.choice("category", [c.value for c in Category])
     reason = f.text("reason", max_length=1000)
-    f.check("The category cannot be changed.")
+    f.check(_("The category cannot be changed."))
     calls.override_category(current_user, call, category or "", reason or "")
     return call_json(call)
 
@@ -95,7 +99,7 @@ def add_note(call_id: int) -> Any:
     channel = f.choice("channel", [c.value for c in Channel] + ["internal"])
     text = f.text("text", max_length=5000)
     follow_up = f.datetime("next_follow_up", required=False)
-    f.check("The note cannot be saved.")
+    f.check(_("The note cannot be saved."))
     note = calls.add_note(current_user, call, channel=channel or "", text=text or "", next_follow_up=follow_up)
     return note_json(note), 201
 
@@ -108,7 +112,7 @@ def feedback(call_id: int) -> Any:
     f = Fields(body())
     rating = f.integer("rating", minimum=1, maximum=5)
     comment = f.text("comment", required=False, max_length=2000)
-    f.check("The feedback cannot be saved.")
+    f.check(_("The feedback cannot be saved."))
     calls.record_feedback(current_user, call, rating=rating or 0, comment=comment)
     return call_json(call)
 

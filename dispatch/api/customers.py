@@ -8,12 +8,13 @@ from flask import request
 from flask_login import current_user
 
 from ..core.apiutil import api_view, body, paginate
+from ..core.i18n import _
 from ..core.security import DESK, allow
 from ..core.validate import Fields
 from ..models import Customer, Site
 from ..schemas import contract_json, customer_json, equipment_json, site_json
 from ..services import customers
-from .blueprint import bp, load_by_id
+from .blueprint import CUSTOMER, SITE, bp, load_by_id
 
 
 @bp.post("/customers")
@@ -26,7 +27,7 @@ def create_customer() -> Any:
     contact = f.text("contact_name", required=False)
     email = f.text("email", required=False)
     notes = f.text("notes", required=False, max_length=2000)
-    f.check("The customer cannot be saved.")
+    f.check(_("The customer cannot be saved."))
     customer = customers.create_customer(current_user, name=name or "", phone=phone or "", contact_name=contact,
                                          email=email, notes=notes)
     return customer_json(customer), 201
@@ -61,7 +62,7 @@ def update_customer(customer_id: int) -> Any:
     for key, limit in (("name", 200), ("phone", 40), ("contact_name", 200), ("email", 200), ("notes", 2000)):
         if key in data:
             changes[key] = f.text(key, required=key in ("name", "phone"), max_length=limit)
-    f.check("The customer cannot be saved.")
+    f.check(_("The customer cannot be saved."))
     customers.update_customer(current_user, customer, **changes)
     return customer_json(customer)
 
@@ -75,7 +76,7 @@ def create_site(customer_id: int) -> Any:
     address = f.text("address", max_length=500)
     lat = f.number("latitude", required=False, minimum=-90, maximum=90)
     lon = f.number("longitude", required=False, minimum=-180, maximum=180)
-    f.check("The site cannot be saved.")
+    f.check(_("The site cannot be saved."))
     site = customers.add_site(current_user, customer, address=address or "", latitude=lat, longitude=lon)
     return site_json(site), 201
 
@@ -88,9 +89,9 @@ def create_equipment() -> Any:
     model = f.text("model")
     serial = f.text("serial_number")
     warranty = f.date("warranty_until", required=False)
-    f.check("The equipment cannot be saved.")
-    customer = load_by_id(Customer, f.data.get("customer_id"), "customer", "customer_id")
-    site = load_by_id(Site, f.data.get("site_id"), "site", "site_id")
+    f.check(_("The equipment cannot be saved."))
+    customer = load_by_id(Customer, f.data.get("customer_id"), CUSTOMER, "customer_id")
+    site = load_by_id(Site, f.data.get("site_id"), SITE, "site_id")
     equipment = customers.add_equipment(current_user, customer, site, model=model or "",
                                         serial_number=serial or "", warranty_until=warranty)
     return equipment_json(equipment), 201
@@ -114,8 +115,8 @@ def create_contract() -> Any:
     covers_parts = f.boolean("covers_parts")
     equipment_ids = f.id_list("equipment_ids")
     notes = f.text("notes", required=False, max_length=2000)
-    f.check("The contract cannot be saved.")
-    customer = load_by_id(Customer, f.data.get("customer_id"), "customer", "customer_id")
+    f.check(_("The contract cannot be saved."))
+    customer = load_by_id(Customer, f.data.get("customer_id"), CUSTOMER, "customer_id")
     assert starts is not None and ends is not None
     contract = customers.create_contract(current_user, customer, number=number or "", starts_on=starts,
                                          ends_on=ends, equipment_ids=equipment_ids, covers_parts=covers_parts,

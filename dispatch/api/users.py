@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.apiutil import api_view, body, paginate
+from ..core.i18n import _
 from ..core.models import Role, User
 from ..core.security import ALL_ROLES, DESK, allow
 from ..core.validate import Fields, parse_hours
@@ -34,7 +35,7 @@ def create_user() -> Any:
     skills = f.text_list("skills")
     lat = f.number("base_latitude", required=False, minimum=-90, maximum=90)
     lon = f.number("base_longitude", required=False, minimum=-180, maximum=180)
-    f.check("The user cannot be created.")
+    f.check(_("The user cannot be created."))
     user = users.create_user(current_user, username=username or "", password=password or "",
                              name=name or username or "", role=role or "", phone=phone, skills=skills,
                              base_latitude=lat, base_longitude=lon, working_hours=_hours(f.data.get("working_hours")))

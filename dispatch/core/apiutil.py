@@ -1,4 +1,7 @@
-"""API plumbing: bearer tokens, the error shape, JSON bodies, cursor paging, idempotent writes."""
+"""API plumbing: bearer tokens, the error shape, JSON bodies, cursor paging, idempotent writes.
+
+The error shape's `message` and field messages are in the request's language (the API: Accept-Language
+alone); `code`, field names and enum values stay English."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -19,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 from .auth import user_for_token
 from .errors import BadRequest, DomainError, Invalid
 from .extensions import csrf, db
+from .i18n import _
 from .models import IdempotentRequest
 from .requests import is_api_request
 from .validate import MAX_ID
@@ -40,9 +44,9 @@ class DatabaseIdConverter(IntegerConverter):
 
 
 def json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
-    response.status_code = status
-    return response
+    # UTF-8 as it is, like every other answer of the API (the messages may be Chinese).
+    payload = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
 
 def error_payload(exc: DomainError) -> dict[str, Any]:
@@ -55,12 +59,12 @@ def api_authenticate() -> Response | None:
     """Bearer token first; a browser session may use the API too, with its CSRF token on writes."""
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
+        scheme, _space, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return json_error(401, "unauthorized", "Send Authorization: Bearer <token>.")
+            return json_error(401, "unauthorized", _("Send Authorization: Bearer <token>."))
         user = user_for_token(token.strip())
         if user is None:
-            return json_error(401, "invalid_token", "The token is unknown, expired or revoked. Get a new one.")
+            return json_error(401, "invalid_token", _("The token is unknown, expired or revoked. Get a new one."))
         g._login_user = user  # what flask_login.current_user reads
         g.api_token_auth = True
         return None
@@ -78,15 +82,15 @@ def _no_constant(name: str) -> Any:
 def body() -> dict[str, Any]:
     """The JSON object sent, or a 400 that says what is wrong with it."""
     if not request.data:
-        raise BadRequest("Send a JSON object in the request body.", code="malformed_json")
+        raise BadRequest(_("Send a JSON object in the request body."), code="malformed_json")
     try:
         data = json.loads(request.get_data(as_text=True), parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.", code="malformed_json") from None
+        raise BadRequest(_("The body is not valid JSON: %(error)s.", error=str(exc)), code="malformed_json") from None
     except RecursionError:
-        raise BadRequest("The body is nested too deeply.", code="malformed_json") from None
+        raise BadRequest(_("The body is nested too deeply."), code="malformed_json") from None
     if not isinstance(data, dict):
-        raise BadRequest("The body must be a JSON object.", code="malformed_json")
+        raise BadRequest(_("The body must be a JSON object."), code="malformed_json")
     return data
 
 
@@ -99,9 +103,11 @@ def page_limit() -> int:
     try:
         limit = int(raw)
     except ValueError:
-        raise Invalid("limit must be a whole number from 1 to 200.", fields={"limit": "not a number"}) from None
+        raise Invalid(_("%(field)s must be a whole number from %(min)s to %(max)s.", field="limit", min=1, max=200),
+                      fields={"limit": _("not a number")}) from None
     if not 1 <= limit <= 200:
-        raise Invalid("limit must be from 1 to 200.", fields={"limit": "out of range"})
+        raise Invalid(_("%(field)s must be from %(min)s to %(max)s.", field="limit", min=1, max=200),
+                      fields={"limit": _("out of range")})
     return limit
 
 
@@ -116,7 +122,8 @@ def decode_cursor(cursor: str) -> int:
     except (ValueError, UnicodeDecodeError):
         value = -1
     if not 0 <= value <= MAX_ID:  # a forged cursor must not reach the database as an overflowing integer
-        raise Invalid("cursor is not one this API gave out.", fields={"cursor": "unknown cursor"})
+        raise Invalid(_("%(field)s is not one this API gave out.", field="cursor"),
+                      fields={"cursor": _("unknown cursor")})
     return value
 
 
@@ -147,7 +154,8 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
         digest = hashlib.sha256(request.get_data()).hexdigest() if replay_guard else ""
         if replay_guard:
             if len(key) > 200:
-                return json_error(400, "bad_idempotency_key", "Idempotency-Key must be at most 200 characters.")
+                return json_error(400, "bad_idempotency_key",
+                                  _("%(field)s must be at most %(n)d characters.", field="Idempotency-Key", n=200))
             previous = stored_request(key)
             if previous is not None:
                 return _replay(previous, digest)
@@ -173,12 +181,12 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
             # A unique row written by a request that ran at the same moment (the services check first;
             # the database has the last word): the caller may retry, this is no server fault.
             current_app.logger.info("integrity conflict", exc_info=True)
-            return json_error(409, "conflict", "This conflicts with something saved at the same moment. "
-                                               "Reload and try again.")
+            return json_error(409, "conflict", _("This conflicts with something saved at the same moment. "
+                                                 "Reload and try again."))
         except DataError:
             db.session.rollback()
             current_app.logger.warning("value refused by the database", exc_info=True)
-            return json_error(422, "invalid", "A value is out of the range the database can hold.")
+            return json_error(422, "invalid", _("A value is out of the range the database can hold."))
         return Response(text, status=status, mimetype="application/json")
 
     return wrapper
@@ -199,10 +207,39 @@ def remember_request(key: str, digest: str, status: int, text: str) -> None:
 def _replay(previous: IdempotentRequest, digest: str) -> Response:
     if previous.body_sha256 != digest or previous.path != request.path or previous.method != request.method:
         return json_error(422, "idempotency_key_reused",
-                          "This Idempotency-Key was already used for a different request.")
+                          _("This Idempotency-Key was already used for a different request."))
     response = Response(previous.response_body, status=previous.status_code, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}
+
+
+def http_message(exc: Any) -> str:
+    """What a person reads for an HTTP error: the description the code gave (already translated), or,
+    for Werkzeug's own English defaults, ours in the request's language."""
+    if "description" in vars(exc) and exc.description:
+        return str(exc.description)
+    status = exc.code or 500
+    if status == 400:
+        return _("The request could not be understood.")
+    if status == 401:
+        return _("Log in first.")
+    if status == 403:
+        return _("Your role may not use this.")
+    if status == 404:
+        return _("There is nothing at this address.")
+    if status == 405:
+        return _("This address does not take %(method)s requests.", method=request.method)
+    if status == 413:
+        return _("What was sent is too large.")
+    if status == 429:
+        return _("Too many requests. Wait a moment and try again.")
+    if status >= 500:
+        return _("Something went wrong on our side; it has been logged.")
+    return _("The request could not be handled (error %(status)s).", status=status)
 
 
 def register_api_errors(app: Any) -> None:
@@ -219,25 +256,23 @@ def register_api_errors(app: Any) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
-        status = exc.code or 500
-        if is_api_request():
-            from flask_wtf.csrf import CSRFError
+        from flask_wtf.csrf import CSRFError
 
-            if isinstance(exc, CSRFError):
-                return json_error(400, "csrf_failed", "The CSRF token is missing or stale: reload the page.")
-            code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                    405: "method_not_allowed", 413: "too_large", 429: "too_many_attempts"}.get(status, "error")
-            return json_error(status, code, exc.description or exc.name)
+        status = exc.code or 500
+        csrf_failed = isinstance(exc, CSRFError)  # its description is Flask-WTF's English
+        message = _("The CSRF token is missing or stale: reload the page.") if csrf_failed else http_message(exc)
+        if is_api_request():
+            return json_error(status, "csrf_failed" if csrf_failed else HTTP_CODES.get(status, "error"), message)
         from flask import render_template
 
-        return render_template("error.html", status=status, message=exc.description or exc.name), status
+        return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         db.session.rollback()
         current_app.logger.exception("unhandled error")
         if is_api_request():
-            return json_error(500, "server_error", "Something went wrong on our side; it has been logged.")
+            return json_error(500, "server_error", _("Something went wrong on our side; it has been logged."))
         from flask import render_template
 
-        return render_template("error.html", status=500, message="Something went wrong on our side."), 500
+        return render_template("error.html", status=500, message=_("Something went wrong on our side.")), 500

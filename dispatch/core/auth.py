@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 
 from .errors import TooManyRequests
 from .extensions import db
+from .i18n import _
 from .models import ApiToken, LoginFailure, User
 from .timeutil import utcnow
 
@@ -31,7 +32,9 @@ def authenticate(username: str, password: str, remote_addr: str | None = None) -
     # The count is keyed on what the table holds (80 characters), so a longer name is throttled too.
     if _throttled(username[:80]):
         minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
-        raise TooManyRequests(f"Too many failed logins for this user. Wait {minutes} minutes and try again.")
+        raise TooManyRequests(_("Too many failed logins for this user. Wait a minute and try again.") if minutes == 1
+                              else _("Too many failed logins for this user. Wait %(minutes)d minutes and try again.",
+                                     minutes=minutes))
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not user.check_password(password or ""):
         db.session.add(LoginFailure(username=username[:80], remote_addr=remote_addr))

@@ -31,6 +31,11 @@ __all__ = ["LOCALES", "_", "_l", "ngettext", "force_locale", "get_locale", "sele
 
 babel = Babel()
 
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for the catalogue without translating it (text stored in English, shown translated)."""
+    return msgid
+
 # The languages we speak, with their own names (the language menu shows each in itself).
 LOCALES: dict[str, str] = {"zh_CN": "简体中文", "en": "English"}
 
@@ -66,8 +71,11 @@ def init_app(app: Any) -> None:
 
 
 def locale_name() -> str:
-    """The current locale as a string (zh_CN or en)."""
-    return str(get_locale() or current_app.config.get("DEFAULT_LOCALE", "zh_CN"))
+    """The current language as one of LOCALES: zh_CN or en (Babel itself says zh_Hans_CN)."""
+    locale = get_locale()
+    if locale is None:
+        return str(current_app.config.get("DEFAULT_LOCALE", "zh_CN"))
+    return "zh_CN" if locale.language == "zh" else "en"
 
 
 def html_lang() -> str:

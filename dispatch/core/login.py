@@ -95,7 +95,7 @@ def logout() -> Any:
 def token() -> Any:
     data = body()
     username, password = data.get("username"), data.get("password")
-    missing = {f: "required" for f, v in (("username", username), ("password", password))
+    missing = {f: _("required") for f, v in (("username", username), ("password", password))
                if not isinstance(v, str) or not v}
     if missing:
         raise Invalid(_("Send username and password."), fields=missing)

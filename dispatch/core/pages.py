@@ -36,6 +36,7 @@ from werkzeug.wrappers import Response
 from .apiutil import SAFE_METHODS, remember_request, stored_request
 from .errors import BadRequest, DomainError, Invalid
 from .extensions import db
+from .i18n import _
 from .models import IdempotentRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,13 +98,14 @@ def _page_key(key_field: str) -> str | None:
     if not key:
         return None
     if len(key) > MAX_KEY:
-        raise BadRequest(f"The idempotency key must be at most {MAX_KEY} characters.", code="bad_idempotency_key")
+        raise BadRequest(_("The idempotency key must be at most %(n)d characters.", n=MAX_KEY),
+                         code="bad_idempotency_key")
     return KEY_PREFIX + key
 
 
 def _replay(previous: IdempotentRequest) -> Any:
     if previous.path != request.path or previous.method != request.method:
-        raise Invalid("This form was already sent to another page. Reload it and try again.",
+        raise Invalid(_("This form was already sent to another page. Reload it and try again."),
                       code="idempotency_key_reused")
     answer = json.loads(previous.response_body)
     for category, message in answer.get("flashes", []):
@@ -129,7 +131,7 @@ def populate_errors(exc: DomainError, *forms: FlaskForm, aliases: dict[str, str]
                 field.errors = [*list(field.errors or []), message]
                 break
         else:
-            loose.append(f"{name}: {message}")
+            loose.append(_("%(field)s: %(problem)s", field=name, problem=message))
     return [exc.message, *loose]
 
 

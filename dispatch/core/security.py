@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from .apiutil import api_authenticate, json_error
 from .errors import Forbidden
+from .i18n import _
 from .models import Role
 from .requests import is_api_request
 
@@ -57,9 +58,11 @@ def is_public(app: Flask, endpoint: str | None) -> bool:
     return bool(getattr(app.view_functions.get(endpoint), "public", False))
 
 
-def require(user: Any, roles: frozenset[str] | set[str], what: str = "do this") -> None:
+def require(user: Any, roles: frozenset[str] | set[str], message: str | None = None) -> None:
+    """Refuse (403) a user whose role is not among `roles`, with `message` (already translated) or the
+    general "Your role may not do this."."""
     if not user.is_authenticated or user.role not in roles:
-        raise Forbidden(f"Your role may not {what}.", code="forbidden")
+        raise Forbidden(message or _("Your role may not do this."), code="forbidden")
 
 
 def protect(app: Flask) -> None:
@@ -75,12 +78,12 @@ def protect(app: Flask) -> None:
                 return failure
         if not current_user.is_authenticated:
             if api:
-                return json_error(401, "unauthorized", "Log in first: send Authorization: Bearer <token>.")
+                return json_error(401, "unauthorized", _("Log in first: send Authorization: Bearer <token>."))
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         roles = getattr(app.view_functions.get(endpoint or ""), "allowed_roles", frozenset())
         if current_user.role not in roles:
             if api:
-                return json_error(403, "forbidden", "Your role may not use this.")
+                return json_error(403, "forbidden", _("Your role may not use this."))
             g.forbidden = True
             from flask import abort
 

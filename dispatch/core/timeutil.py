@@ -10,7 +10,7 @@ from babel.dates import format_date, format_datetime
 from flask import current_app, has_app_context
 
 from .errors import Invalid
-from .i18n import locale_name
+from .i18n import _, locale_name
 
 
 def utcnow() -> datetime:
@@ -39,8 +39,9 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(local_tz()).isoformat() if value is not None else None
 
 
-def parse_datetime(value: object, field: str) -> datetime:
-    """ISO 8601; a time without offset is taken as local time (the form's datetime-local)."""
+def parse_datetime(value: object, field: str, label: str | None = None) -> datetime:
+    """ISO 8601; a time without offset is taken as local time (the form's datetime-local).
+    The message names the field by `label` (what a person reads next to it) or else by its JSON name."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str) and value.strip():
@@ -48,16 +49,16 @@ def parse_datetime(value: object, field: str) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise Invalid(f"{field} must be a date and time like 2026-11-23T09:30:00+08:00.",
-                          fields={field: "not a valid date and time"}) from None
+            raise Invalid(_("%(field)s must be a date and time like 2026-11-23T09:30:00+08:00.",
+                            field=label or field), fields={field: _("not a valid date and time")}) from None
     else:
-        raise Invalid(f"{field} is required.", fields={field: "required"})
+        raise Invalid(_("%(field)s is required.", field=label or field), fields={field: _("required")})
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=local_tz())
     return parsed.astimezone(UTC)
 
 
-def parse_date(value: object, field: str) -> date:
+def parse_date(value: object, field: str, label: str | None = None) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
@@ -65,7 +66,8 @@ def parse_date(value: object, field: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise Invalid(f"{field} must be a date like 2026-11-23.", fields={field: "not a valid date (YYYY-MM-DD)"})
+    raise Invalid(_("%(field)s must be a date like 2026-11-23.", field=label or field),
+                  fields={field: _("not a valid date (YYYY-MM-DD)")})
 
 
 def add_working_days(start: datetime, days: int) -> datetime:

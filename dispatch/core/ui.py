@@ -14,15 +14,8 @@ from .i18n import _, _l
 from .security import mask_phone
 from .timeutil import date_text, datetime_text, localtime_text, utcnow
 
-STATUS_LABELS = {
-    "new": "New", "booked": "Booked", "in_progress": "In progress", "carried_back": "Carried back",
-    "completed": "Completed", "closed": "Closed", "reopened": "Reopened", "cancelled": "Cancelled",
-    "scheduled": "Scheduled", "on_the_way": "On the way", "on_site": "On site",
-}
-CATEGORY_LABELS = {"charged": "Charged", "contract": "Contract", "free": "Free"}
-PRIORITY_LABELS = {"urgent": "Urgent", "high": "High", "normal": "Normal", "low": "Low"}
-CHANNEL_LABELS = {"phone": "Phone", "email": "E-mail", "web": "Web form", "messaging": "Messaging",
-                  "walk_in": "Walk-in", "internal": "Internal", "visit": "Visit"}
+# Enum values reach people through the label registry (`|label("call_status")`, i18n.label), whose tables
+# sit next to the enums (dispatch/models.py and the other packages' models).
 
 # (endpoint, label, roles) in the order they appear; only registered endpoints are shown.
 NAVIGATION = [
@@ -72,8 +65,19 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         navigation=navigation, countdown=countdown, html_lang=i18n.html_lang, locale_name=i18n.locale_name,
         LOCALES=i18n.LOCALES, weekday_name=i18n.weekday_name, print_label=i18n.print_label,
-        print_enum=i18n.print_enum, STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS,
-        PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)
+        print_enum=i18n.print_enum)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+# Strings the desk's and board's scripts show, by key (served by /i18n.js).
+JS_MESSAGES: dict[str, object] = {
+    # The countdowns that tick on the desk's pages (static/js/desk.js; the board may use them too):
+    # the same words as countdown() and i18n.span_text() on the server. The script pads the minutes.
+    "countdown.overdue": _l("overdue by %(span)s"),
+    "countdown.left": _l("%(span)s left"),
+    "span.days": _l("%(d)s d %(h)s h"),
+    "span.hours": _l("%(h)s h %(m)s min"),
+    "span.minutes": _l("%(m)s min"),
+}

@@ -1,4 +1,5 @@
-"""Reading fields out of a JSON object with messages a person understands."""
+"""Reading fields out of a JSON object with messages a person understands, in the request's language
+(the API: Accept-Language). Field names stay the JSON names the caller sent: developers read them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from .errors import Invalid
+from .i18n import _
 from .timeutil import parse_date, parse_datetime
 
 _MISSING = object()
@@ -32,7 +34,7 @@ class Fields:
         value = self.data.get(name, _MISSING)
         if value is _MISSING or value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.errors[name] = "required"
+                self.errors[name] = _("required")
             return _MISSING
         return value
 
@@ -41,14 +43,14 @@ class Fields:
         if value is _MISSING:
             return None
         if not isinstance(value, str):
-            self.errors[name] = "must be text"
+            self.errors[name] = _("must be text")
             return None
         value = value.strip()
         if "\x00" in value:  # PostgreSQL text cannot hold NUL
-            self.errors[name] = "must not contain NUL characters"
+            self.errors[name] = _("must not contain NUL characters")
             return None
         if len(value) > max_length:
-            self.errors[name] = f"at most {max_length} characters"
+            self.errors[name] = _("at most %(n)d characters", n=max_length)
             return None
         return value
 
@@ -58,7 +60,7 @@ class Fields:
         if value is _MISSING:
             return None
         if value not in options:
-            self.errors[name] = "one of: " + ", ".join(options)
+            self.errors[name] = _("one of: %(options)s", options=", ".join(options))
             return None
         return str(value)
 
@@ -66,10 +68,10 @@ class Fields:
         value = self.data.get(name, _MISSING)
         if value is _MISSING or value is None:
             if required:
-                self.errors[name] = "required"
+                self.errors[name] = _("required")
             return default
         if not isinstance(value, bool):
-            self.errors[name] = "must be true or false"
+            self.errors[name] = _("must be true or false")
             return default
         return value
 
@@ -79,10 +81,10 @@ class Fields:
         if value is _MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.errors[name] = "must be a whole number"
+            self.errors[name] = _("must be a whole number")
             return None
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            self.errors[name] = f"must be between {minimum} and {maximum}"
+            self.errors[name] = _range(minimum, maximum)
             return None
         return value
 
@@ -92,10 +94,10 @@ class Fields:
         if value is _MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.errors[name] = "must be a number"
+            self.errors[name] = _("must be a number")
             return None
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            self.errors[name] = f"must be between {minimum} and {maximum}"
+            self.errors[name] = _range(minimum, maximum)
             return None
         return float(value)
 
@@ -114,7 +116,7 @@ class Fields:
         if value is _MISSING:
             return None
         if not isinstance(value, str | datetime):
-            self.errors[name] = "must be a date and time like 2026-11-23T09:30:00+08:00"
+            self.errors[name] = _("must be a date and time like 2026-11-23T09:30:00+08:00")
             return None
         try:
             parsed = parse_datetime(value, name)
@@ -124,14 +126,14 @@ class Fields:
         except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC
             parsed = None
         if parsed is None or not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-            self.errors[name] = f"must be between the years {FIRST_YEAR} and {LAST_YEAR}"
+            self.errors[name] = _("must be between the years %(first)s and %(last)s", first=FIRST_YEAR, last=LAST_YEAR)
             return None
         return parsed
 
     def id_list(self, name: str) -> list[int]:
         value = self.data.get(name) or []
         if not isinstance(value, list) or not all(is_id(v) for v in value):
-            self.errors[name] = "must be a list of ids"
+            self.errors[name] = _("must be a list of ids")
             return []
         return list(dict.fromkeys(value))
 
@@ -139,27 +141,41 @@ class Fields:
         value = self.data.get(name) or []
         if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v.strip()) <= max_length
                                                   and "\x00" not in v for v in value):
-            self.errors[name] = f"must be a list of short words (at most {max_length} characters each)"
+            self.errors[name] = _("must be a list of short words (at most %(n)d characters each)", n=max_length)
             return []
         return sorted({v.strip().lower() for v in value})
 
-    def check(self, message: str = "Some fields need attention.") -> None:
+    def check(self, message: str | None = None) -> None:
+        """Raise Invalid with every problem: "<message> name: problem." (the message is the caller's,
+        already translated; it defaults to "Some fields need attention.")."""
         if self.errors:
-            first = next(iter(self.errors.items()))
-            raise Invalid(f"{message} {first[0]}: {first[1]}." if len(self.errors) == 1 else
-                          f"{message} " + "; ".join(f"{k}: {v}" for k, v in self.errors.items()) + ".",
-                          fields=dict(self.errors))
+            message = message or _("Some fields need attention.")
+            if len(self.errors) == 1:
+                field, problem = next(iter(self.errors.items()))
+                text = _("%(message)s %(field)s: %(problem)s.", message=message, field=field, problem=problem)
+            else:
+                problems = _("; ").join(_("%(field)s: %(problem)s", field=k, problem=v) for k, v in self.errors.items())
+                text = _("%(message)s %(problems)s.", message=message, problems=problems)
+            raise Invalid(text, fields=dict(self.errors))
+
+
+def _range(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return _("must be between %(min)s and %(max)s", min=minimum, max=maximum)
+    if minimum is not None:
+        return _("must be at least %(min)s", min=minimum)
+    return _("must be at most %(max)s", max=maximum)
 
 
 def parse_hours(value: Any) -> list[tuple[int, time, time]]:
     """Working spans as the API sends them: [{"weekday": 0, "start": "08:00", "end": "17:00"}, ...]."""
     if not isinstance(value, list):
-        raise Invalid("working_hours must be a list.", fields={"working_hours": "must be a list"})
+        raise Invalid(_("%(field)s must be a list.", field="working_hours"), fields={"working_hours": _("must be a list")})
     spans = []
     for item in value:
         try:
             spans.append((int(item["weekday"]), time.fromisoformat(item["start"]), time.fromisoformat(item["end"])))
         except (KeyError, TypeError, ValueError):
-            raise Invalid('Each working span looks like {"weekday": 0, "start": "08:00", "end": "17:00"}.',
-                          fields={"working_hours": "bad span"}) from None
+            raise Invalid(_('Each working span looks like {"weekday": 0, "start": "08:00", "end": "17:00"}.'),
+                          fields={"working_hours": _("bad span")}) from None
     return spans

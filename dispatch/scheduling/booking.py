@@ -19,9 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from ..core import audit
 from ..core.errors import Conflict, Invalid
 from ..core.extensions import db
+from ..core.i18n import _, label
 from ..core.models import Role, User
 from ..core.numbering import next_number
-from ..core.timeutil import local_tz, localtime_text
+from ..core.timeutil import datetime_text, local_tz, localtime_text
 from ..models import LIVE_VISIT_STATUSES, CallStatus, RepairCall, TimeOff, Visit, VisitStatus
 from ..services.calls import set_call_status
 from .calendars import working_spans
@@ -41,18 +42,19 @@ def overlapping_visit(technician_id: int, start: datetime, end: datetime, ignore
 
 def _check_times(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise Invalid("The visit must end after it starts.", fields={"end": "must be after start"})
+        raise Invalid(_("The visit must end after it starts."), fields={"end": _("must be after start")})
     if end - start > MAX_VISIT:
-        raise Invalid("A visit lasts at most 12 hours; book several for longer work.",
-                      fields={"end": "at most 12 hours after start"})
+        raise Invalid(_("A visit lasts at most 12 hours; book several for longer work."),
+                      fields={"end": _("at most 12 hours after start")})
 
 
 def _check_technician(technician: User | None) -> User:
     if technician is None or technician.role != Role.TECHNICIAN:
-        raise Invalid("Choose a technician.", code="unknown_technician", fields={"technician_id": "not a technician"})
+        raise Invalid(_("Choose a technician."), code="unknown_technician",
+                      fields={"technician_id": _("not a technician")})
     if not technician.active:
-        raise Invalid(f"{technician.name} is disabled and cannot take visits.",
-                      fields={"technician_id": "disabled"})
+        raise Invalid(_("%(name)s is disabled and cannot take visits.", name=technician.name),
+                      fields={"technician_id": _("disabled")})
     return technician
 
 
@@ -63,21 +65,23 @@ def _check_window(actor: User, call: RepairCall, start: datetime, override_reaso
     if reason and actor.role in (Role.MANAGER, Role.ADMIN):
         return reason
     deadline = localtime_text(call.booking_deadline)
+    field = _("after the booking deadline %(deadline)s", deadline=deadline)
     if reason:
-        raise Invalid(f"Only a service manager may book after the booking deadline ({deadline}).",
-                      code="outside_booking_window", fields={"start": f"after the booking deadline {deadline}"})
-    raise Invalid(f"The visit starts after the booking deadline ({deadline}). Pick an earlier slot, "
-                  "or ask a manager to book it with a reason.", code="outside_booking_window",
-                  fields={"start": f"after the booking deadline {deadline}"})
+        raise Invalid(_("Only a service manager may book after the booking deadline (%(deadline)s).",
+                        deadline=deadline), code="outside_booking_window", fields={"start": field})
+    raise Invalid(_("The visit starts after the booking deadline (%(deadline)s). Pick an earlier slot, "
+                    "or ask a manager to book it with a reason.", deadline=deadline), code="outside_booking_window",
+                  fields={"start": field})
 
 
 def _overlap_conflict(other: Visit | None) -> Conflict:
     if other is None:
-        return Conflict("The technician already has a visit at that time.", code="overlapping_visit",
-                        fields={"start": "overlaps another visit"})
-    return Conflict(f"{other.technician.name} already has visit {other.slip_number} from "
-                    f"{localtime_text(other.start, '%H:%M')} to {localtime_text(other.end, '%H:%M')}.",
-                    code="overlapping_visit", fields={"start": "overlaps another visit"})
+        return Conflict(_("The technician already has a visit at that time."), code="overlapping_visit",
+                        fields={"start": _("overlaps another visit")})
+    return Conflict(_("%(name)s already has visit %(slip)s from %(start)s to %(end)s.", name=other.technician.name,
+                      slip=other.slip_number, start=localtime_text(other.start, "%H:%M"),
+                      end=localtime_text(other.end, "%H:%M")),
+                    code="overlapping_visit", fields={"start": _("overlaps another visit")})
 
 
 def _insert_checked(visit: Visit) -> None:
@@ -120,8 +124,8 @@ def reschedule_visit(actor: User, visit: Visit, *, technician: User | None = Non
                      end: datetime | None = None, override_reason: str | None = None,
                      reason: str | None = None, check_availability: bool = False) -> Visit:
     if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
-        raise Conflict(f"Visit {visit.slip_number} is {visit.status}; it can no longer be moved.",
-                       code="visit_not_movable")
+        raise Conflict(_("Visit %(slip)s is %(status)s; it can no longer be moved.", slip=visit.slip_number,
+                         status=label(visit.status, "visit_status").lower()), code="visit_not_movable")
     new_tech = _check_technician(technician) if technician is not None else visit.technician
     new_start = start or visit.start
     new_end = end or (new_start + (visit.end - visit.start) if start else visit.end)
@@ -147,10 +151,10 @@ def reschedule_visit(actor: User, visit: Visit, *, technician: User | None = Non
 def cancel_visit(actor: User, visit: Visit, reason: str) -> Visit:
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Say why the visit is cancelled.", code="reason_required", fields={"reason": "required"})
+        raise Invalid(_("Say why the visit is cancelled."), code="reason_required", fields={"reason": _("required")})
     if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
-        raise Conflict(f"Visit {visit.slip_number} is {visit.status}; it cannot be cancelled.",
-                       code="visit_not_cancellable")
+        raise Conflict(_("Visit %(slip)s is %(status)s; it cannot be cancelled.", slip=visit.slip_number,
+                         status=label(visit.status, "visit_status").lower()), code="visit_not_cancellable")
     visit.status = VisitStatus.CANCELLED
     visit.cancel_reason = reason
     audit.record(actor, visit, "visit.cancelled", before={"status": "scheduled"}, after={"status": "cancelled"},
@@ -164,9 +168,10 @@ def cancel_visit(actor: User, visit: Visit, reason: str) -> Visit:
 
 def check_bookable(call: RepairCall) -> None:
     if call.status not in BOOKABLE_CALL_STATUSES:
-        raise Conflict(f"Call {call.number} is {call.status}; it cannot be booked.", code="call_not_bookable")
+        raise Conflict(_("Call %(number)s is %(status)s; it cannot be booked.", number=call.number,
+                         status=label(call.status, "call_status").lower()), code="call_not_bookable")
     if not call.on_site:
-        raise Conflict(f"Call {call.number} needs no site visit.", code="no_site_visit")
+        raise Conflict(_("Call %(number)s needs no site visit.", number=call.number), code="no_site_visit")
 
 
 # ----------------------------------------------------------------------------- availability
@@ -179,15 +184,18 @@ def availability_problem(technician: User, start: datetime, end: datetime) -> tu
     spans = working_spans(hours, start, end, tz)
     if not any(s <= start and end <= e for _, s, e in spans):
         return ("outside_working_hours",
-                f"{technician.name} does not work from {localtime_text(start, '%a %Y-%m-%d %H:%M')} to "
-                f"{localtime_text(end, '%H:%M')} (outside their working hours).")
+                _("%(name)s does not work from %(start)s to %(end)s (outside their working hours).",
+                  name=technician.name, start=datetime_text(start, weekday=True), end=localtime_text(end, "%H:%M")))
     off = db.session.scalars(select(TimeOff).where(
         TimeOff.user_id == technician.id, TimeOff.cancelled_at.is_(None), TimeOff.starts_at < end,
         TimeOff.ends_at > start).limit(1)).first()
     if off is not None:
-        return ("technician_time_off",
-                f"{technician.name} is off from {localtime_text(off.starts_at)} to {localtime_text(off.ends_at)}"
-                + (f" ({off.reason})" if off.reason else "") + ".")
+        start_text, end_text = localtime_text(off.starts_at), localtime_text(off.ends_at)
+        if off.reason:
+            return ("technician_time_off", _("%(name)s is off from %(start)s to %(end)s (%(reason)s).",
+                                             name=technician.name, start=start_text, end=end_text, reason=off.reason))
+        return ("technician_time_off", _("%(name)s is off from %(start)s to %(end)s.", name=technician.name,
+                                         start=start_text, end=end_text))
     return None
 
 
@@ -200,8 +208,9 @@ def _check_availability(actor: User, technician: User, start: datetime, end: dat
     reason = (override_reason or "").strip()
     if reason and actor.role in (Role.MANAGER, Role.ADMIN):
         return reason
+    field = _("outside working hours") if code == "outside_working_hours" else _("technician time off")
     if reason:
-        raise Invalid(sentence + " Only a service manager may book it anyway.", code=code,
-                      fields={"start": code.replace("_", " ")})
-    raise Invalid(sentence + " Pick another slot, or ask a manager to book it with a reason.", code=code,
-                  fields={"start": code.replace("_", " ")})
+        raise Invalid(_("%(problem)s Only a service manager may book it anyway.", problem=sentence), code=code,
+                      fields={"start": field})
+    raise Invalid(_("%(problem)s Pick another slot, or ask a manager to book it with a reason.", problem=sentence),
+                  code=code, fields={"start": field})

@@ -12,25 +12,24 @@ from sqlalchemy import select
 from ..core import audit
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
+from ..core.i18n import _, weekday_name
 from ..core.models import Role, User
 from ..core.timeutil import utcnow
 from ..models import TimeOff, Visit, VisitStatus, WorkingHours
 from ..services.users import set_working_hours
 
-WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-
 
 def get_technician_or_404(technician_id: int) -> User:
     technician = db.session.get(User, technician_id)
     if technician is None or technician.role != Role.TECHNICIAN:
-        raise NotFound(f"There is no technician {technician_id}.")
+        raise NotFound(_("There is no technician %(id)s.", id=technician_id))
     return technician
 
 
 def get_time_off_or_404(time_off_id: int) -> TimeOff:
     off = db.session.get(TimeOff, time_off_id)
     if off is None:
-        raise NotFound(f"There is no time off {time_off_id}.")
+        raise NotFound(_("There is no time off %(id)s.", id=time_off_id))
     return off
 
 
@@ -60,9 +59,9 @@ def working_spans(hours: Iterable[tuple[int, time, time]], start: datetime, end:
 def check_base(latitude: float | None, longitude: float | None) -> None:
     """A base on the map (NaN is not)."""
     if (latitude is not None and not -90 <= latitude <= 90) or (longitude is not None and not -180 <= longitude <= 180):
-        raise Invalid("The base is off the map: latitude -90..90, longitude -180..180.",
+        raise Invalid(_("The base is off the map: latitude -90..90, longitude -180..180."),
                       fields={"base_latitude" if latitude is not None and not -90 <= latitude <= 90
-                              else "base_longitude": "off the map"})
+                              else "base_longitude": _("off the map")})
 
 
 def parse_hours_text(texts: list[str]) -> list[tuple[int, time, time]]:
@@ -77,8 +76,8 @@ def parse_hours_text(texts: list[str]) -> list[tuple[int, time, time]]:
                 a, b = (x.strip() for x in part.replace("–", "-").split("-"))
                 spans.append((weekday, time.fromisoformat(a), time.fromisoformat(b)))
             except ValueError:
-                raise Invalid(f"{WEEKDAY_NAMES[weekday]}: write hours like 08:00-17:00.",
-                              fields={f"hours_{weekday}": "like 08:00-17:00"}) from None
+                raise Invalid(_("%(weekday)s: write hours like 08:00-17:00.", weekday=weekday_name(weekday)),
+                              fields={f"hours_{weekday}": _("like 08:00-17:00")}) from None
     return spans
 
 
@@ -87,7 +86,7 @@ def update_technician(actor: User, technician: User, *, skills: Sequence[str] | 
                       clear_base: bool = False,
                       working_hours: Sequence[tuple[int, time, time]] | None = None) -> User:
     if technician.role != Role.TECHNICIAN:
-        raise Invalid(f"{technician.name} is not a technician.", code="not_a_technician")
+        raise Invalid(_("%(name)s is not a technician.", name=technician.name), code="not_a_technician")
     check_base(base_latitude, base_longitude)
     before = _tech_snapshot(technician)
     if skills is not None:
@@ -96,8 +95,8 @@ def update_technician(actor: User, technician: User, *, skills: Sequence[str] | 
         technician.base_latitude = technician.base_longitude = None
     elif base_latitude is not None or base_longitude is not None:
         if base_latitude is None or base_longitude is None:
-            raise Invalid("Give both base_latitude and base_longitude.",
-                          fields={"base_latitude" if base_latitude is None else "base_longitude": "required"})
+            raise Invalid(_("Give both the latitude and the longitude of the base."),
+                          fields={"base_latitude" if base_latitude is None else "base_longitude": _("required")})
         technician.base_latitude, technician.base_longitude = base_latitude, base_longitude
     if working_hours is not None:
         set_working_hours(technician, working_hours)
@@ -118,9 +117,9 @@ def add_time_off(actor: User, technician: User, starts_at: datetime, ends_at: da
                  reason: str = "") -> tuple[TimeOff, list[Visit]]:
     """Time off, and the live visits it now collides with (to move: the dispatcher decides)."""
     if technician.role != Role.TECHNICIAN:
-        raise Invalid(f"{technician.name} is not a technician.", code="not_a_technician")
+        raise Invalid(_("%(name)s is not a technician.", name=technician.name), code="not_a_technician")
     if ends_at <= starts_at:
-        raise Invalid("Time off must end after it starts.", fields={"ends_at": "must be after starts_at"})
+        raise Invalid(_("Time off must end after it starts."), fields={"ends_at": _("must be after the start")})
     off = TimeOff(user=technician, starts_at=starts_at, ends_at=ends_at, reason=(reason or "").strip()[:200])
     db.session.add(off)
     audit.record(actor, off, "time_off.created",
@@ -133,7 +132,7 @@ def add_time_off(actor: User, technician: User, starts_at: datetime, ends_at: da
 
 def cancel_time_off(actor: User, off: TimeOff, reason: str | None = None) -> TimeOff:
     if off.cancelled_at is not None:
-        raise Conflict("This time off is already cancelled.", code="already_cancelled")
+        raise Conflict(_("This time off is already cancelled."), code="already_cancelled")
     off.cancelled_at = utcnow()
     audit.record(actor, off, "time_off.cancelled", before={"cancelled_at": None},
                  after={"cancelled_at": off.cancelled_at}, reason=reason)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ..core.i18n import _
 from ..core.models import User
 from ..core.timeutil import local_tz
 from ..models import TimeOff, Visit
@@ -43,7 +44,7 @@ class Lane:
 
 def hours_text(tech: User, weekday: int) -> str:
     spans = [f"{w.start:%H:%M}–{w.end:%H:%M}" for w in working_hours_rows(tech) if w.weekday == weekday]
-    return ", ".join(spans) if spans else "off"
+    return ", ".join(spans) if spans else _("off")
 
 
 def day_lanes(day: date) -> list[Lane]:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import bisect
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+from flask import has_app_context
+
 from .. import geo
+from ..core.i18n import _, locale_name, span_text
 from ..core.timeutil import localtime_text
 from .calendars import working_spans
 
@@ -95,7 +99,12 @@ class Suggestion:
     slack_minutes: int | None  # minutes between the start and the booking deadline (negative: late)
     score: float  # 0-100, higher is better
     cost: float
-    explanation: str
+    explanation: str = ""  # written (in the reader's language) only for the suggestions shown
+    # what the explanation says: the legs into and out of the gap, and the stops around it
+    km_in: float = 0.0
+    km_out: float = 0.0
+    came_from: str = "base"  # "base" or the slip number of the visit before
+    goes_to: str = "base"
 
 
 @dataclass
@@ -128,10 +137,38 @@ def _free_start(start: datetime, latest: datetime, duration: timedelta,
 
 
 def _span_text(minutes: float) -> str:
+    """45 min, 3 h 05 min (3 小时 05 分钟), 2 d 4 h; a negative span keeps its sign."""
     minutes = int(round(minutes))
-    sign = "-" if minutes < 0 else ""
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{sign}{minutes} min"
+    return ("-" if minutes < 0 else "") + span_text(abs(minutes))
+
+
+def _weekday_time(value: datetime, tz: ZoneInfo) -> str:
+    """Mon 09:30 / 周一 09:30, in the reader's language (English outside the app, as on the bench)."""
+    return format_datetime(value, "EEE HH:mm", tzinfo=tz, locale=locale_name() if has_app_context() else "en")
+
+
+def explain(s: Suggestion, tz: ZoneInfo) -> str:
+    """Why this slot, for the dispatcher: the extra kilometres, the legs, the arrival and the deadline's slack."""
+    km = f"{s.travel_km:.1f}"
+    km_in, km_out = f"{s.km_in:.1f}", f"{s.km_out:.1f}"
+    leg_in = (_("%(km)s km from base", km=km_in) if s.came_from == "base"
+              else _("%(km)s km from visit %(slip)s", km=km_in, slip=s.came_from))
+    leg_out = (_("%(km)s km back to base", km=km_out) if s.goes_to == "base"
+               else _("%(km)s km to visit %(slip)s", km=km_out, slip=s.goes_to))
+    arrival = s.arrival.astimezone(tz).strftime("%H:%M")
+    reason = _("%(name)s: +%(km)s km to the day (%(leg_in)s, then %(leg_out)s); can arrive %(arrival)s, "
+               "starts %(start)s", name=s.technician_name, km=km, leg_in=leg_in, leg_out=leg_out,
+               arrival=arrival, start=_weekday_time(s.start, tz))
+    if s.slack_minutes is None:
+        return _("%(reason)s.", reason=reason)
+    if s.within_deadline:
+        return _("%(reason)s; %(span)s before the booking deadline.", reason=reason,
+                 span=_span_text(s.slack_minutes))
+    return _("%(reason)s; %(span)s AFTER the booking deadline.", reason=reason, span=_span_text(-s.slack_minutes))
+
+
+def _explained(items: list[Suggestion], tz: ZoneInfo) -> list[Suggestion]:
+    return [replace(s, explanation=explain(s, tz)) for s in items]
 
 
 def search_horizon(now: datetime, deadline: datetime | None) -> datetime:
@@ -161,20 +198,30 @@ def suggest(job: Job, plans: Iterable[TechnicianPlan], model: TravelModel, now: 
     if not found:
         for plan in skilled_plans:
             found.extend(_plan_candidates(job, plan, model, earliest, horizon, weight))
-    skill = f" with the skill {job.required_skill}" if job.required_skill else ""
+    skill = job.required_skill
     if not skilled:
-        return SuggestionResult([], True, f"No active technician{skill}.", job.duration)
+        message = (_("No active technician with the skill %(skill)s.", skill=skill) if skill
+                   else _("No active technician."))
+        return SuggestionResult([], True, message, job.duration)
     if not found:
-        return SuggestionResult([], True, f"No technician{skill} has a free slot in working hours before "
-                                          f"{localtime_text(horizon)}.", job.duration)
+        before = localtime_text(horizon)
+        message = (_("No technician with the skill %(skill)s has a free slot in working hours before %(time)s.",
+                     skill=skill, time=before) if skill
+                   else _("No technician has a free slot in working hours before %(time)s.", time=before))
+        return SuggestionResult([], True, message, job.duration)
     if not any(s.within_deadline for s in found):
-        message = (f"Nothing fits before the booking deadline ({localtime_text(job.deadline)}): no technician{skill} "
-                   "is free in time. The earliest slots after it are shown; booking one needs a manager's reason.")
+        deadline = localtime_text(job.deadline)
+        message = (_("Nothing fits before the booking deadline (%(deadline)s): no technician with the skill "
+                     "%(skill)s is free in time. The earliest slots after it are shown; booking one needs a "
+                     "manager's reason.", deadline=deadline, skill=skill) if skill
+                   else _("Nothing fits before the booking deadline (%(deadline)s): no technician is free in "
+                          "time. The earliest slots after it are shown; booking one needs a manager's reason.",
+                          deadline=deadline))
         found.sort(key=lambda s: (s.start, s.cost))
-        return SuggestionResult(_diverse(found, limit), True, message, job.duration)
+        return SuggestionResult(_explained(_diverse(found, limit), model.tz), True, message, job.duration)
     # Slots after the deadline only appear when nothing fits inside it.
     found = sorted((s for s in found if s.within_deadline), key=lambda s: (s.cost, s.start))
-    return SuggestionResult(_diverse(found, limit), False, None, job.duration)
+    return SuggestionResult(_explained(_diverse(found, limit), model.tz), False, None, job.duration)
 
 
 def _diverse(items: list[Suggestion], limit: int) -> list[Suggestion]:
@@ -242,14 +289,7 @@ def _gap_candidate(job: Job, plan: TechnicianPlan, model: TravelModel, prev: Sto
     within = job.deadline is None or start <= job.deadline
     slack = int((job.deadline - start).total_seconds() // 60) if job.deadline is not None else None
     cost = extra + weight * waited + (0.0 if within else AFTER_DEADLINE_PENALTY)
-    tz = model.tz
-    came_from = "base" if prev.label == "base" else f"visit {prev.label}"
-    goes_to = "back to base" if nxt.label == "base" else f"to visit {nxt.label}"
-    text = (f"{plan.name}: +{extra:.1f} km to the day ({km_in:.1f} km from {came_from}, then {km_out:.1f} km "
-            f"{goes_to}); can arrive {arrival.astimezone(tz):%H:%M}, starts {start.astimezone(tz):%a %H:%M}")
-    if slack is not None:
-        text += (f"; {_span_text(slack)} before the booking deadline" if within
-                 else f"; {_span_text(-slack)} AFTER the booking deadline")
     return Suggestion(technician_id=plan.id, technician_name=plan.name, start=start, end=start + job.duration,
                       travel_km=round(extra, 2), arrival=arrival, within_deadline=within, slack_minutes=slack,
-                      score=round(100 / (1 + cost / 10), 1), cost=cost, explanation=text + ".")
+                      score=round(100 / (1 + cost / 10), 1), cost=cost, km_in=km_in, km_out=km_out,
+                      came_from=prev.label, goes_to=nxt.label)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..core.errors import NotFound
 from ..core.extensions import db
+from ..core.i18n import _
 from ..core.models import Role, User
 from ..core.timeutil import local_tz
 from ..models import Visit, VisitStatus
@@ -24,7 +25,7 @@ def get_visit_or_404(visit_id: int, for_user: User) -> Visit:
     """A visit the user may see: a technician only their own (404 for anyone else's)."""
     visit = db.session.get(Visit, visit_id)
     if visit is None or (for_user.role == Role.TECHNICIAN and visit.technician_id != for_user.id):
-        raise NotFound(f"There is no visit {visit_id}.")
+        raise NotFound(_("There is no visit %(id)s.", id=visit_id))
     return visit
 
 

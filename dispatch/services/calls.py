@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup, escape
 from sqlalchemy import Select, or_, select
 
 from .. import sla
 from ..core import audit
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.extensions import db
+from ..core.i18n import N_, _, label
 from ..core.models import AuditEvent, Role, User
 from ..core.numbering import next_number
-from ..core.timeutil import local_date_of, local_tz, utcnow
+from ..core.timeutil import date_text, local_date_of, local_tz, utcnow
 from ..core.validate import is_id
 from ..models import (
     OPEN_CALL_STATUSES,
@@ -44,41 +47,110 @@ def get_call_or_404(call_id: object, for_user: User | None = None) -> RepairCall
             select(Visit.id).where(Visit.call_id == call.id, Visit.technician_id == for_user.id).limit(1)):
         call = None
     if call is None:
-        raise NotFound(f"There is no call {call_id}.")
+        raise NotFound(_("There is no call %(id)s.", id=call_id))
     return call
 
 
 # ----------------------------------------------------------------------------- repair calls
 
 
+# Why a call has its category. The record keeps the English sentence (the API and the audit trail read it
+# as written); people read it in their language through `reason_text`, which recognises the sentence again.
+REASON_FREE = N_("free: under warranty until %(date)s")
+REASON_CONTRACT_PARTS = N_("contract: covered by %(number)s until %(date)s (parts included)")
+REASON_CONTRACT = N_("contract: covered by %(number)s until %(date)s (parts charged)")
+REASON_WARRANTY_ENDED = N_("charged: warranty ended %(date)s, no contract")
+REASON_NO_WARRANTY = N_("charged: no warranty, no contract")
+REASON_NO_EQUIPMENT = N_("charged: no equipment under warranty, no contract")
+REASON_OVERRIDE = N_("%(category)s: set by %(name)s (%(reason)s)")
+# And the reasons the system writes on a call's status changes (the timeline).
+REASON_CONFIRMED = N_("resolved - customer confirmed")
+REASON_RATED = N_("customer %(rating)s")
+REASON_NEW_VISIT_DUE = N_("reopened: a new visit is due")
+REASON_VISIT_CANCELLED = N_("visit %(slip)s cancelled: %(reason)s")
+REASON_ARRIVED = N_("technician arrived (%(slip)s)")
+REASON_VISIT_OUTCOME = N_("visit %(slip)s: %(outcome)s")
+
+
+def _pattern(msgid: str, **groups: str) -> re.Pattern[str]:
+    """The stored sentence as a pattern: each %(name)s becomes a group (`groups` may narrow one)."""
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    groups = {"date": r"\d{4}-\d{2}-\d{2}", **groups}
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>{groups.get(part, '.+?')})"
+                    for i, part in enumerate(parts))
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+_STORED_REASONS = [(_pattern(m, **g), m) for m, g in (
+    (REASON_FREE, {}), (REASON_CONTRACT_PARTS, {}), (REASON_CONTRACT, {}), (REASON_WARRANTY_ENDED, {}),
+    (REASON_NO_WARRANTY, {}), (REASON_NO_EQUIPMENT, {}),
+    (REASON_OVERRIDE, {"category": "charged|contract|free", "reason": ".*"}),
+    (REASON_CONFIRMED, {}), (REASON_RATED, {"rating": "[a-z ]+"}), (REASON_NEW_VISIT_DUE, {}),
+    (REASON_VISIT_CANCELLED, {"slip": r"\S+", "reason": ".*"}), (REASON_ARRIVED, {}),
+    (REASON_VISIT_OUTCOME, {"slip": r"\S+", "outcome": "fixed|carry back|follow up"}))]
+_RATING_CODES = {"very satisfied": "5", "satisfied": "4", "average": "3", "unsatisfied": "2",
+                 "very unsatisfied": "1"}
+
+
+def reason_text(stored: str | None, *, html: bool = False) -> str:
+    """A reason the system wrote in English (a call's category reason, a status change's reason), in the
+    reader's language; a reason a person typed (or one cut short) stays as it is. With `html`, markup
+    where dates and numbers do not break across lines (CJK text may otherwise break one at its hyphens)."""
+    if not stored:
+        return ""
+    for pattern, msgid in _STORED_REASONS:
+        match = pattern.match(stored)
+        if match is None:
+            continue
+        values = match.groupdict()
+        if "category" in values:
+            values["category"] = label(values["category"], "category")
+        if "rating" in values:
+            values["rating"] = label(_RATING_CODES.get(values["rating"], values["rating"]), "rating")
+        if "outcome" in values:
+            values["outcome"] = label(values["outcome"].replace(" ", "_"), "outcome")
+        if "date" in values:
+            values["date"] = date_text(date.fromisoformat(values["date"]))
+        if not html:
+            return _(msgid, **values)
+        whole = {"date", "number", "slip"}
+        return Markup(escape(_(msgid))) % {k: Markup('<span class="nowrap">%s</span>') % v if k in whole else v
+                                            for k, v in values.items()}
+    return escape(stored) if html else stored
+
+
 @dataclass(frozen=True)
 class Categorisation:
     category: str
-    reason: str
+    reason: str  # as stored, in English
     contract: Contract | None = None
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language (markup for a page)."""
+        return reason_text(self.reason, html=True)
 
 
 def categorise(customer: Customer, equipment: Equipment | None, on: date) -> Categorisation:
     """DOMAIN.md: under warranty on the call date -> free; else an active contract covering it -> contract;
     else charged. The warranty's last day still counts."""
     if equipment is not None and equipment.warranty_until is not None and on <= equipment.warranty_until:
-        return Categorisation(Category.FREE, f"free: under warranty until {equipment.warranty_until.isoformat()}")
+        return Categorisation(Category.FREE, REASON_FREE % {"date": equipment.warranty_until.isoformat()})
     contracts = db.session.scalars(select(Contract).where(
         Contract.customer_id == customer.id, Contract.cancelled_at.is_(None),
         Contract.starts_on <= on, Contract.ends_on >= on).order_by(Contract.ends_on.desc()))
     for contract in contracts:
         if contract.covers(equipment, on):
-            parts = "parts included" if contract.covers_parts else "parts charged"
-            return Categorisation(Category.CONTRACT,
-                                  f"contract: covered by {contract.number} until {contract.ends_on.isoformat()} "
-                                  f"({parts})", contract)
+            reason = REASON_CONTRACT_PARTS if contract.covers_parts else REASON_CONTRACT
+            return Categorisation(Category.CONTRACT, reason % {"number": contract.number,
+                                                               "date": contract.ends_on.isoformat()}, contract)
     if equipment is not None and equipment.warranty_until is not None:
-        why = f"warranty ended {equipment.warranty_until.isoformat()}, no contract"
+        reason = REASON_WARRANTY_ENDED % {"date": equipment.warranty_until.isoformat()}
     elif equipment is not None:
-        why = "no warranty, no contract"
+        reason = REASON_NO_WARRANTY
     else:
-        why = "no equipment under warranty, no contract"
-    return Categorisation(Category.CHARGED, f"charged: {why}")
+        reason = REASON_NO_EQUIPMENT
+    return Categorisation(Category.CHARGED, reason)
 
 
 def create_call(actor: User, *, customer: Customer, site: Site, equipment: Equipment | None, channel: str,
@@ -87,19 +159,23 @@ def create_call(actor: User, *, customer: Customer, site: Site, equipment: Equip
                 parent_call: RepairCall | None = None) -> RepairCall:
     errors: dict[str, str] = {}
     if site.customer_id != customer.id:
-        errors["site_id"] = "not this customer's site"
+        errors["site_id"] = _("not this customer's site")
     if equipment is not None and equipment.customer_id != customer.id:
-        errors["equipment_id"] = "not this customer's equipment"
+        errors["equipment_id"] = _("not this customer's equipment")
     if channel not in {c.value for c in Channel}:
-        errors["channel"] = "one of: " + ", ".join(c.value for c in Channel)
+        errors["channel"] = _("one of: %(values)s", values=", ".join(c.value for c in Channel))
     if priority not in {p.value for p in Priority}:
-        errors["priority"] = "one of: " + ", ".join(p.value for p in Priority)
+        errors["priority"] = _("one of: %(values)s", values=", ".join(p.value for p in Priority))
     now = utcnow()
     received = received_at or now
     if received > now.replace(microsecond=0) + _FUTURE_SLACK:
-        errors["received_at"] = "cannot be in the future"
+        errors["received_at"] = _("cannot be in the future")
     if errors:
-        raise Invalid("The call cannot be saved: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".",
+        names = {"site_id": _("Site"), "equipment_id": _("Equipment"), "channel": _("Channel"),
+                 "priority": _("Priority"), "received_at": _("Received")}
+        raise Invalid(_("The call cannot be saved: %(problems)s.",
+                        problems=_("; ").join(_("%(field)s: %(problem)s", field=names[k], problem=v)
+                                              for k, v in errors.items())),
                       fields=errors)
     cat = categorise(customer, equipment, local_date_of(received))
     call = RepairCall(
@@ -148,21 +224,23 @@ def may_override_category(user: User, call: RepairCall) -> bool:
 
 def override_category(actor: User, call: RepairCall, category: str, reason: str) -> RepairCall:
     if actor.role not in _OVERRIDERS:
-        raise Forbidden("Only a service manager may override a call's category.")
+        raise Forbidden(_("Only a service manager may override a call's category."))
     if category not in {c.value for c in Category}:
-        raise Invalid("Unknown category.", fields={"category": "one of: charged, contract, free"})
+        raise Invalid(_("Unknown category."),
+                      fields={"category": _("one of: %(values)s", values="charged, contract, free")})
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Say why the category changes: the reason is kept in the audit trail.",
-                      code="reason_required", fields={"reason": "required"})
+        raise Invalid(_("Say why the category changes: the reason is kept in the audit trail."),
+                      code="reason_required", fields={"reason": _("required")})
     if len(reason) > 1000:
-        raise Invalid("The reason is too long (at most 1000 characters).", fields={"reason": "too long"})
+        raise Invalid(_("The reason is too long (at most %(n)d characters).", n=1000),
+                      fields={"reason": _("too long")})
     if call.status in _FINAL:
-        raise Conflict(f"Call {call.number} is {call.status}; its category can no longer change.",
-                       code="call_not_open")
+        raise Conflict(_("Call %(number)s is %(status)s; its category can no longer change.", number=call.number,
+                         status=label(call.status, "call_status")), code="call_not_open")
     before = audit.snapshot(call, "category", "category_reason")
     call.category = category
-    call.category_reason = f"{category}: set by {actor.name} ({reason})"[:300]
+    call.category_reason = (REASON_OVERRIDE % {"category": category, "name": actor.name, "reason": reason})[:300]
     call.category_overridden = True
     if category != Category.CONTRACT:
         call.contract = None
@@ -174,9 +252,10 @@ def override_category(actor: User, call: RepairCall, category: str, reason: str)
 def add_note(actor: User, call: RepairCall, *, channel: str, text: str,
              next_follow_up: datetime | None = None) -> CallNote:
     if channel not in {c.value for c in Channel} | {"visit", "internal"}:
-        raise Invalid("Unknown channel.", fields={"channel": "phone, email, web, messaging, walk_in or internal"})
+        raise Invalid(_("Unknown channel."), fields={"channel": _(
+            "one of: %(values)s", values="phone, email, web, messaging, walk_in, internal")})
     if not text.strip():
-        raise Invalid("Write what was said.", fields={"text": "required"})
+        raise Invalid(_("Write what was said."), fields={"text": _("required")})
     note = CallNote(call=call, author=actor, channel=channel, text=text.strip(), next_follow_up=next_follow_up)
     db.session.add(note)
     if call.responded_at is None and channel != "internal":
@@ -191,24 +270,24 @@ RATING_WORDS = {5: "very satisfied", 4: "satisfied", 3: "average", 2: "unsatisfi
 def record_feedback(actor: User, call: RepairCall, *, rating: int, comment: str | None = None) -> RepairCall:
     """The follow-up call (回访): 3 or more closes as resolved - customer confirmed; 1-2 reopens."""
     if call.status != CallStatus.COMPLETED:
-        raise Conflict(f"Call {call.number} is {call.status}: feedback is taken once the work is complete.",
-                       code="not_completed")
+        raise Conflict(_("Call %(number)s is %(status)s: feedback is taken once the work is complete.",
+                         number=call.number, status=label(call.status, "call_status")), code="not_completed")
     if not 1 <= rating <= 5:
-        raise Invalid("The rating runs from 1 to 5.", fields={"rating": "1 to 5"})
+        raise Invalid(_("The rating runs from 1 to 5."), fields={"rating": _("1 to 5")})
     call.rating = rating
     call.feedback_comment = comment
     audit.record(actor, call, "call.feedback", after={"rating": rating, "comment": comment})
     if rating >= 3:
-        set_call_status(actor, call, CallStatus.CLOSED, reason="resolved - customer confirmed")
+        set_call_status(actor, call, CallStatus.CLOSED, reason=REASON_CONFIRMED)
     else:
         call.completed_at = None
-        set_call_status(actor, call, CallStatus.REOPENED, reason=f"customer {RATING_WORDS[rating]}")
+        set_call_status(actor, call, CallStatus.REOPENED, reason=REASON_RATED % {"rating": RATING_WORDS[rating]})
         if call.on_site:
             # The customer is owed a new visit, booked within the same window counted from now.
             before = audit.snapshot(call, "booking_deadline")
             call.booking_deadline = sla.booking_deadline(utcnow(), call.site.remote)
             audit.record(actor, call, "call.booking_deadline", before=before,
-                         after=audit.snapshot(call, "booking_deadline"), reason="reopened: a new visit is due")
+                         after=audit.snapshot(call, "booking_deadline"), reason=REASON_NEW_VISIT_DUE)
     return call
 
 

@@ -13,6 +13,7 @@ from .. import geo
 from ..core import audit
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
+from ..core.i18n import N_, _
 from ..core.models import User
 from ..core.validate import is_id
 from ..models import Contract, Customer, Equipment, Site
@@ -23,25 +24,25 @@ MAX_SEARCH = 200
 # ----------------------------------------------------------------------------- loaders
 
 
-def _get_or_404(model: Any, object_id: object, what: str) -> Any:
+def _get_or_404(model: Any, object_id: object, missing: str) -> Any:
     obj = db.session.get(model, object_id) if is_id(object_id) else None
     if obj is None:
-        raise NotFound(f"There is no {what} with id {object_id}.")
+        raise NotFound(_(missing, id=object_id))
     return obj
 
 
 def get_customer_or_404(customer_id: object) -> Customer:
-    customer: Customer = _get_or_404(Customer, customer_id, "customer")
+    customer: Customer = _get_or_404(Customer, customer_id, N_("There is no customer with id %(id)s."))
     return customer
 
 
 def get_site_or_404(site_id: object) -> Site:
-    site: Site = _get_or_404(Site, site_id, "site")
+    site: Site = _get_or_404(Site, site_id, N_("There is no site with id %(id)s."))
     return site
 
 
 def get_equipment_or_404(equipment_id: object) -> Equipment:
-    equipment: Equipment = _get_or_404(Equipment, equipment_id, "equipment")
+    equipment: Equipment = _get_or_404(Equipment, equipment_id, N_("There is no equipment with id %(id)s."))
     return equipment
 
 
@@ -168,10 +169,11 @@ def update_site(actor: User, site: Site, *, address: str, latitude: float | None
 def add_equipment(actor: User, customer: Customer, site: Site | None, *, model: str, serial_number: str,
                   warranty_until: date | None) -> Equipment:
     if site is None:
-        raise Invalid("Pick (or add) the site where it stands first.",
-                      fields={"site_id": "Pick (or add) the site where it stands first."})
+        raise Invalid(_("Pick (or add) the site where it stands first."),
+                      fields={"site_id": _("Pick (or add) the site where it stands first.")})
     if site.customer_id != customer.id:
-        raise Invalid("That site belongs to another customer.", fields={"site_id": "not this customer's site"})
+        raise Invalid(_("That site belongs to another customer."),
+                      fields={"site_id": _("not this customer's site")})
     _check_serial_free(model, serial_number)
     equipment = Equipment(customer=customer, site=site, model=model, serial_number=serial_number,
                           warranty_until=warranty_until)
@@ -194,7 +196,8 @@ def update_equipment(actor: User, equipment: Equipment, **changes: Any) -> Equip
         if (model, serial) != (equipment.model, equipment.serial_number):
             _check_serial_free(model, serial)
     if "site_id" in changes and site_of(equipment.customer, changes["site_id"]) is None:
-        raise Invalid("That site belongs to another customer.", fields={"site_id": "not this customer's site"})
+        raise Invalid(_("That site belongs to another customer."),
+                      fields={"site_id": _("not this customer's site")})
     before = audit.snapshot(equipment, *fields)
     for key in fields:
         setattr(equipment, key, changes[key])
@@ -212,8 +215,9 @@ def _check_serial_free(model: str, serial_number: str) -> None:
 
 
 def _duplicate_serial(model: str, serial_number: str) -> Conflict:
-    return Conflict(f"A {model} with serial number {serial_number} is already registered.",
-                    code="duplicate_serial", fields={"serial_number": "already registered for this model"})
+    return Conflict(_("A %(model)s with serial number %(serial)s is already registered.", model=model,
+                      serial=serial_number),
+                    code="duplicate_serial", fields={"serial_number": _("already registered for this model")})
 
 
 # ----------------------------------------------------------------------------- contracts
@@ -223,16 +227,17 @@ def create_contract(actor: User, customer: Customer, *, number: str, starts_on: 
                     equipment_ids: Sequence[int] = (), covers_parts: bool = False,
                     notes: str | None = None) -> Contract:
     if ends_on < starts_on:
-        raise Invalid("The contract ends before it starts.", code="invalid_period",
-                      fields={"ends_on": "must be on or after starts_on"})
+        raise Invalid(_("The contract ends before it starts."), code="invalid_period",
+                      fields={"ends_on": _("must be on or after the start date")})
     if db.session.scalar(select(Contract.id).where(Contract.number == number)) is not None:
-        raise Conflict(f"Contract number {number} already exists.", code="duplicate_contract",
-                       fields={"number": "already exists"})
+        raise Conflict(_("Contract number %(number)s already exists.", number=number), code="duplicate_contract",
+                       fields={"number": _("already exists")})
     equipment = []
     for eid in equipment_ids:
         item = equipment_of(customer, eid)
         if item is None:
-            raise Invalid(f"Equipment {eid} is not this customer's.", fields={"equipment_ids": f"unknown {eid}"})
+            raise Invalid(_("Equipment %(id)s is not this customer's.", id=eid),
+                          fields={"equipment_ids": _("unknown %(id)s", id=eid)})
         equipment.append(item)
     contract = Contract(customer=customer, number=number, starts_on=starts_on, ends_on=ends_on,
                         covers_parts=covers_parts, notes=notes, equipment=equipment)

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..core.extensions import db
+from ..core.i18n import _l
 from ..core.timeutil import local_date_of, utcnow
 from ..models import OPEN_CALL_STATUSES, CallNote, CallStatus, Priority, RepairCall
 from ..scheduling.visits import day_window
 from .users import technicians
 
-COMMON_PROBLEM_TYPES = ("not cooling", "not heating", "no power", "water leak", "noise", "error code",
-                        "won't start", "installation", "maintenance", "inspection")
+# Offered as the desk types (in the desk's language); what is saved is what the dispatcher chose.
+COMMON_PROBLEM_TYPES = (_l("not cooling"), _l("not heating"), _l("no power"), _l("water leak"), _l("noise"),
+                        _l("error code"), _l("won't start"), _l("installation"), _l("maintenance"),
+                        _l("inspection"))
 
 
 def common_problem_types(limit: int = 20) -> list[str]:
@@ -22,7 +25,7 @@ def common_problem_types(limit: int = 20) -> list[str]:
                               .group_by(RepairCall.problem_type)
                               .order_by(func.count(RepairCall.id).desc()).limit(limit)).all()
     names = [name for name, _ in used]
-    return names + [n for n in COMMON_PROBLEM_TYPES if n not in names]
+    return names + [text for n in COMMON_PROBLEM_TYPES if (text := str(n)) not in names]
 
 
 def technician_skills() -> list[str]:

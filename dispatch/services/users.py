@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core import audit
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
+from ..core.i18n import _
 from ..core.models import Role, User
 from ..core.validate import is_id
 from ..models import WorkingHours
@@ -22,24 +23,25 @@ MIN_PASSWORD = 8
 def get_user_or_404(user_id: object) -> User:
     user = db.session.get(User, user_id) if is_id(user_id) else None
     if user is None:
-        raise NotFound(f"There is no user with id {user_id}.")
+        raise NotFound(_("There is no user with id %(id)s.", id=user_id))
     return user
 
 
 def _check_role(role: str) -> None:
     if role not in {r.value for r in Role}:
-        raise Invalid("Unknown role.", fields={"role": "one of: " + ", ".join(r.value for r in Role)})
+        raise Invalid(_("Unknown role."),
+                      fields={"role": _("one of: %(values)s", values=", ".join(r.value for r in Role))})
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise Invalid(f"The password must have at least {MIN_PASSWORD} characters.",
-                      fields={"password": f"at least {MIN_PASSWORD} characters"})
+        raise Invalid(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD),
+                      fields={"password": _("at least %(n)d characters", n=MIN_PASSWORD)})
 
 
 def _duplicate_username(username: str) -> Conflict:
-    return Conflict(f"The username {username!r} is taken.", code="duplicate_username",
-                    fields={"username": "already taken"})
+    return Conflict(_("The username %(name)s is taken.", name=repr(username)), code="duplicate_username",
+                    fields={"username": _("already taken")})
 
 
 def create_user(actor: User | None, *, username: str, password: str, name: str, role: str,
@@ -67,7 +69,7 @@ def create_user(actor: User | None, *, username: str, password: str, name: str, 
     if not active:
         # Recorded as the edit it is, so the trail reads the same as disabling the account afterwards.
         if actor is None:
-            raise Invalid("A disabled account is created by an admin.", fields={"active": "admin only"})
+            raise Invalid(_("A disabled account is created by an admin."), fields={"active": _("admin only")})
         update_user(actor, user, active=False)
     return user
 
@@ -79,7 +81,7 @@ def update_user(actor: User, user: User, *, name: str | None = None, role: str |
     if role is not None:
         _check_role(role)
     if user.id == actor.id and (active is False or (role is not None and role != Role.ADMIN)):
-        raise Conflict("You cannot disable yourself or take away your own admin role.", code="self_lockout")
+        raise Conflict(_("You cannot disable yourself or take away your own admin role."), code="self_lockout")
     fields = ("name", "role", "phone", "email", "active")
     before = audit.snapshot(user, *fields)
     for key, value in (("name", name), ("role", role), ("phone", phone), ("email", email), ("active", active)):
@@ -104,10 +106,11 @@ def update_user(actor: User, user: User, *, name: str | None = None, role: str |
 def set_working_hours(user: User, spans: Sequence[tuple[int, time, time]]) -> None:
     for weekday, start, end in spans:
         if not 0 <= weekday <= 6:
-            raise Invalid("weekday runs from 0 (Monday) to 6 (Sunday).", fields={"working_hours": "bad weekday"})
+            raise Invalid(_("The weekday runs from 0 (Monday) to 6 (Sunday)."),
+                          fields={"working_hours": _("bad weekday")})
         if start == end:
-            raise Invalid("A working span needs a start and a different end.",
-                          fields={"working_hours": "start equals end"})
+            raise Invalid(_("A working span needs a start and a different end."),
+                          fields={"working_hours": _("start equals end")})
     user.working_hours = [WorkingHours(weekday=w, start=s, end=e) for w, s, e in spans]
 
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from ..core.apiutil import api_view
 from ..core.errors import Invalid
+from ..core.i18n import _
 from ..core.models import Role
 from ..core.security import DESK, allow
 from ..core.timeutil import local_today, parse_date
@@ -55,7 +56,8 @@ def _technician_arg(raw: str | None) -> int | None:
     try:
         return int(raw)  # type: ignore[arg-type]
     except ValueError:
-        raise Invalid("technician_id must be a user id.", fields={"technician_id": "not a number"}) from None
+        raise Invalid(_("%(field)s must be a user id.", field="technician_id"),
+                      fields={"technician_id": _("not a number")}) from None
 
 
 @bp.get("/slips.pdf")
@@ -68,12 +70,15 @@ def day_slips() -> Any:
     raw_date = request.args.get("date")
     day = parse_date(raw_date, "date") if raw_date else local_today()
     if not 1900 <= day.year <= 9000:
-        raise Invalid("date must be a real working day, like 2026-11-23.", fields={"date": "out of range"})
+        raise Invalid(_("%(field)s must be a real working day, like 2026-11-23.", field="date"),
+                      fields={"date": _("out of range")})
     visits = visits_on(*day_window(day), technician_id)
     services.record_prints(current_user, visits)
-    who = f"technician {technician_id}" if technician_id is not None else "any technician"
-    pdf = render_slips([slip_data(v) for v in visits],
-                       empty_message=f"No visits booked for {who} on {day.isoformat()}.")
+    if technician_id is not None:
+        empty = _("No visits booked for technician %(id)s on %(day)s.", id=technician_id, day=day.isoformat())
+    else:
+        empty = _("No visits booked for any technician on %(day)s.", day=day.isoformat())
+    pdf = render_slips([slip_data(v) for v in visits], empty_message=empty)
     suffix = f"-t{technician_id}" if technician_id is not None else ""
     response = _pdf(pdf, f"slips-{day.isoformat()}{suffix}.pdf")
     response.headers["X-Slip-Count"] = str(len(visits))

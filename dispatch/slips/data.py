@@ -13,6 +13,7 @@ from flask import Flask, current_app, has_request_context, request
 
 from ..core.pdf import STATIC_PREFIX
 from ..models import Visit
+from ..services.calls import reason_text
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def slip_data(visit: Visit) -> SlipData:
         call_number=call.number,
         received_at=call.received_at,
         category=call.category,
-        category_reason=call.category_reason,
+        category_reason=reason_text(call.category_reason),
         priority=call.priority,
         customer_name=customer.name,
         contact_name=customer.contact_name or "",

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from ..core import audit
 from ..core.errors import NotFound
 from ..core.extensions import db
+from ..core.i18n import _
 from ..core.models import Role, User
 from ..core.validate import MAX_ID
 from ..models import Visit
@@ -30,10 +31,10 @@ def printable_technician(user: User, technician_id: int | None) -> int | None:
     """Whose slips `user` may print: a technician only ever their own (404 for anyone else's); the
     desk any technician's, or everyone's (None)."""
     if technician_id is not None and not 1 <= technician_id <= MAX_ID:
-        raise NotFound(f"There is no technician {technician_id}.")
+        raise NotFound(_("There is no technician %(id)s.", id=technician_id))
     if user.role == Role.TECHNICIAN:
         if technician_id not in (None, user.id):
-            raise NotFound(f"There is no technician {technician_id}.")
+            raise NotFound(_("There is no technician %(id)s.", id=technician_id))
         return user.id
     if technician_id is not None:
         get_technician_or_404(technician_id)

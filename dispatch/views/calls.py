@@ -12,16 +12,20 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from ..core.apiutil import paginate
+from ..core.i18n import _, _l
 from ..core.pages import form_errors, page_view
 from ..core.security import DESK, MANAGERS, allow
 from ..core.timeutil import parse_datetime
 from ..forms import CallFilterForm, FeedbackForm, NoteForm, OverrideForm
-from ..models import CallStatus, RepairCall
+from ..models import CALL_STATUS_LABELS, CallStatus, RepairCall
 from ..services import calls, queues
 from .blueprint import bp
 
-STATUS_FILTERS = [("", "Any status"), ("open", "Open"), *[(s.value, s.value.replace("_", " ").capitalize())
-                                                          for s in CallStatus]]
+STATUS_FILTERS = [("", _l("Any status")), ("open", _l("Open")), *[(s.value, CALL_STATUS_LABELS[s])
+                                                                  for s in CallStatus]]
+# The actions of a call's timeline people read (the audit trail keeps the codes).
+TIMELINE_ACTIONS = {"call.feedback": _l("Customer feedback recorded"),
+                    "call.booking_deadline": _l("Booking deadline set again")}
 
 
 @bp.get("/")
@@ -38,7 +42,7 @@ def calls_list() -> Any:
     status = request.args.get("status") or None
     category = request.args.get("category") or None
     priority = request.args.get("priority") or None
-    if status not in {None, *(v for v, _ in STATUS_FILTERS)}:
+    if status not in {None, *(v for v, _label in STATUS_FILTERS)}:
         status = None
     if category not in {None, "charged", "contract", "free"}:
         category = None
@@ -61,6 +65,7 @@ def _call_page(call: RepairCall, status: int = 200, **forms: Any) -> Any:
     feedback_form = forms.pop("feedback_form", None) or FeedbackForm(formdata=None)
     return render_template(
         "dispatch/call.html", call=call, timeline=calls.call_timeline(call), note_form=note_form,
+        reason_text=calls.reason_text, timeline_actions=TIMELINE_ACTIONS,
         override_form=override_form, feedback_form=feedback_form,
         may_override=calls.may_override_category(current_user, call),
         has_suggestions="board.call_suggestions" in current_app.view_functions,
@@ -86,7 +91,7 @@ def add_note(call_id: int) -> Any:
                 follow_up = parse_datetime(follow_up, "next_follow_up")
             calls.add_note(current_user, call, channel=form.channel.data or "", text=form.text.data or "",
                            next_follow_up=follow_up)
-            flash("Note added to the communication log.", "success")
+            flash(_("Note added to the communication log."), "success")
             return redirect(url_for("desk.call", call_id=call.id, _anchor="log"))
     return _call_page(call, 422, note_form=form)
 
@@ -100,7 +105,7 @@ def override_category(call_id: int) -> Any:
     if form.validate_on_submit():
         with form_errors(form):
             calls.override_category(current_user, call, form.category.data or "", form.reason.data or "")
-            flash("Category changed; the reason is in the timeline.", "success")
+            flash(_("Category changed; the reason is in the timeline."), "success")
             return redirect(url_for("desk.call", call_id=call.id))
     return _call_page(call, 422, override_form=form)
 
@@ -114,6 +119,6 @@ def feedback(call_id: int) -> Any:
     if form.validate_on_submit():
         with form_errors(form):
             calls.record_feedback(current_user, call, rating=form.rating.data or 0, comment=form.comment.data)
-            flash("Feedback recorded.", "success")
+            flash(_("Feedback recorded."), "success")
             return redirect(url_for("desk.call", call_id=call.id))
     return _call_page(call, 422, feedback_form=form)

@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ..core.apiutil import paginate
+from ..core.i18n import _
 from ..core.pages import form_errors, page_view
 from ..core.security import DESK, allow
 from ..core.timeutil import local_today
@@ -41,9 +42,9 @@ def customer(customer_id: int) -> Any:
 
 
 def _form_page(form: FlaskForm, title: str, cancel: str, status: int = 200, messages: Any = None,
-               submit: str = "Save") -> Any:
+               submit: str | None = None) -> Any:
     return render_template("dispatch/form.html", form=form, title=title, cancel=cancel, messages=messages,
-                           submit=submit), status
+                           submit=submit or _("Save")), status
 
 
 def _form_view(form: FlaskForm, title: str, cancel: str, save: Callable[[], str | None], saved: str) -> Any:
@@ -71,7 +72,7 @@ def new_customer() -> Any:
                                              notes=form.notes.data)
         return url_for("desk.customer", customer_id=customer.id)
 
-    return _form_view(form, "New customer", cancel, save, f"Customer {form.name.data} saved.")
+    return _form_view(form, _("New customer"), cancel, save, _("Customer %(name)s saved.", name=form.name.data))
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -80,14 +81,14 @@ def new_customer() -> Any:
 def edit_customer(customer_id: int) -> Any:
     customer = customers.get_customer_or_404(customer_id)
     form = CustomerForm(obj=customer)
-    title, cancel = f"Edit {customer.name}", url_for("desk.customer", customer_id=customer.id)
+    title, cancel = _("Edit %(name)s", name=customer.name), url_for("desk.customer", customer_id=customer.id)
 
     def save() -> None:
         customers.update_customer(current_user, customer, name=form.name.data, phone=form.phone.data,
                                   contact_name=form.contact_name.data, email=form.email.data,
                                   notes=form.notes.data)
 
-    return _form_view(form, title, cancel, save, "Customer saved.")
+    return _form_view(form, title, cancel, save, _("Customer saved."))
 
 
 @bp.route("/customers/<int:customer_id>/sites/new", methods=["GET", "POST"])
@@ -96,13 +97,13 @@ def edit_customer(customer_id: int) -> Any:
 def new_site(customer_id: int) -> Any:
     customer = customers.get_customer_or_404(customer_id)
     form = SiteForm()
-    title, cancel = f"New site for {customer.name}", url_for("desk.customer", customer_id=customer.id)
+    title, cancel = _("New site for %(name)s", name=customer.name), url_for("desk.customer", customer_id=customer.id)
 
     def save() -> None:
         customers.add_site(current_user, customer, address=form.address.data or "",
                            latitude=form.latitude.data, longitude=form.longitude.data)
 
-    return _form_view(form, title, cancel, save, "Site saved.")
+    return _form_view(form, title, cancel, save, _("Site saved."))
 
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
@@ -111,13 +112,13 @@ def new_site(customer_id: int) -> Any:
 def edit_site(site_id: int) -> Any:
     site = customers.get_site_or_404(site_id)
     form = SiteForm(address=site.address)
-    title, cancel = f"Edit site of {site.customer.name}", url_for("desk.customer", customer_id=site.customer_id)
+    title, cancel = _("Edit site of %(name)s", name=site.customer.name), url_for("desk.customer", customer_id=site.customer_id)
 
     def save() -> None:
         customers.update_site(current_user, site, address=form.address.data or "",
                               latitude=form.latitude.data, longitude=form.longitude.data)
 
-    return _form_view(form, title, cancel, save, "Site saved.")
+    return _form_view(form, title, cancel, save, _("Site saved."))
 
 
 def _site_choices(customer: Customer) -> list[tuple[int, str]]:
@@ -131,9 +132,9 @@ def new_equipment(customer_id: int) -> Any:
     customer = customers.get_customer_or_404(customer_id)
     form = EquipmentForm()
     form.site_id.choices = _site_choices(customer)
-    title, cancel = f"New equipment for {customer.name}", url_for("desk.customer", customer_id=customer.id)
+    title, cancel = _("New equipment for %(name)s", name=customer.name), url_for("desk.customer", customer_id=customer.id)
     if not form.site_id.choices:
-        flash("Add a site first: equipment stands at one of the customer's sites.", "error")
+        flash(_("Add a site first: equipment stands at one of the customer's sites."), "error")
         return redirect(url_for("desk.new_site", customer_id=customer.id))
 
     def save() -> None:
@@ -141,7 +142,7 @@ def new_equipment(customer_id: int) -> Any:
                                 model=form.model.data or "", serial_number=form.serial_number.data or "",
                                 warranty_until=form.warranty_until.data)
 
-    return _form_view(form, title, cancel, save, "Equipment saved.")
+    return _form_view(form, title, cancel, save, _("Equipment saved."))
 
 
 @bp.route("/equipment/<int:equipment_id>/edit", methods=["GET", "POST"])
@@ -151,13 +152,14 @@ def edit_equipment(equipment_id: int) -> Any:
     item = customers.get_equipment_or_404(equipment_id)
     form = EquipmentForm(obj=item)
     form.site_id.choices = _site_choices(item.customer)
-    title, cancel = f"Edit {item.model} {item.serial_number}", url_for("desk.customer", customer_id=item.customer_id)
+    title = _("Edit %(model)s %(serial)s", model=item.model, serial=item.serial_number)
+    cancel = url_for("desk.customer", customer_id=item.customer_id)
 
     def save() -> None:
         customers.update_equipment(current_user, item, model=form.model.data, serial_number=form.serial_number.data,
                                    warranty_until=form.warranty_until.data, site_id=form.site_id.data)
 
-    return _form_view(form, title, cancel, save, "Equipment saved.")
+    return _form_view(form, title, cancel, save, _("Equipment saved."))
 
 
 @bp.route("/customers/<int:customer_id>/contracts/new", methods=["GET", "POST"])
@@ -168,7 +170,7 @@ def new_contract(customer_id: int) -> Any:
     form = ContractForm()
     form.equipment_ids.choices = [(e.id, f"{e.model} · {e.serial_number}") for e in customer.equipment
                                   if e.archived_at is None]
-    title, cancel = f"New contract for {customer.name}", url_for("desk.customer", customer_id=customer.id)
+    title, cancel = _("New contract for %(name)s", name=customer.name), url_for("desk.customer", customer_id=customer.id)
 
     def save() -> None:
         customers.create_contract(current_user, customer, number=form.number.data or "",
@@ -176,4 +178,4 @@ def new_contract(customer_id: int) -> Any:
                                   equipment_ids=form.equipment_ids.data or [],
                                   covers_parts=bool(form.covers_parts.data), notes=form.notes.data)
 
-    return _form_view(form, title, cancel, save, "Contract saved.")
+    return _form_view(form, title, cancel, save, _("Contract saved."))

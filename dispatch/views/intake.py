@@ -15,6 +15,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..core.i18n import _
 from ..core.pages import form_errors, page_view
 from ..core.security import DESK, allow
 from ..core.timeutil import local_today
@@ -183,18 +184,18 @@ def save_call() -> Any:
     extra: dict[str, Any] = {}
     valid = form.validate()
     if customer is None:
-        extra["customer_error"] = "Find and pick the customer first (or add a new one)."
+        extra["customer_error"] = _("Find and pick the customer first (or add a new one).")
         valid = False
     site = customers.site_of(customer, form.site_id.data)
     if customer is not None and site is None:
-        form.site_id.errors = [*list(form.site_id.errors or []), "Pick the site (or add one)."]
+        form.site_id.errors = [*list(form.site_id.errors or []), _("Pick the site (or add one).")]
         valid = False
     equipment = customers.equipment_of(customer, form.equipment_id.data)
     if customer is not None and form.equipment_id.data and equipment is None:
-        form.equipment_id.errors = [*list(form.equipment_id.errors or []), "Pick this customer's equipment."]
+        form.equipment_id.errors = [*list(form.equipment_id.errors or []), _("Pick this customer's equipment.")]
         valid = False
     if not valid:
-        extra["messages"] = ["The call is not saved yet: see the marked fields."]
+        extra["messages"] = [_("The call is not saved yet: see the marked fields.")]
     else:
         assert customer is not None and site is not None
         with form_errors(form) as messages:
@@ -203,7 +204,7 @@ def save_call() -> Any:
                                      priority=form.priority.data or "", description=form.description.data or "",
                                      on_site=bool(form.on_site.data),
                                      required_skill=(form.required_skill.data or "").lower() or None)
-            flash(f"Call {call.number} saved.", "success")
+            flash(_("Call %(number)s saved.", number=call.number), "success")
             return redirect(url_for("desk.call", call_id=call.id))
         extra["messages"] = messages
     return render_template("dispatch/new_call.html", **_intake_context(form, customer, **extra)), 422

@@ -3,10 +3,18 @@
 (function () {
   "use strict";
 
+  // The words come from /i18n.js (JS_MESSAGES in dispatch/core/ui.py), the same as the server's countdown().
+  function t(key, values) {
+    return window.I18N ? window.I18N.t(key, values) : key;
+  }
+
   function formatSpan(minutes) {
     var span = Math.abs(minutes);
-    var text = span >= 60 ? Math.floor(span / 60) + " h " + String(span % 60).padStart(2, "0") + " min" : span + " min";
-    return minutes < 0 ? "overdue by " + text : text + " left";
+    var days = Math.floor(span / 1440), hours = Math.floor((span % 1440) / 60), mins = span % 60;
+    var text = days ? t("span.days", {d: days, h: hours})
+      : hours ? t("span.hours", {h: hours, m: String(mins).padStart(2, "0")})
+      : t("span.minutes", {m: mins});
+    return minutes < 0 ? t("countdown.overdue", {span: text}) : t("countdown.left", {span: text});
   }
 
   function updateCountdowns() {

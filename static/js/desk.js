@@ -13,15 +13,34 @@
     ];
   }
 
+  // The words come from /i18n.js (the page's language); without it, English.
+  function t(key, english, values) {
+    var text = window.I18N ? window.I18N.t(key, values) : english;
+    if (!window.I18N) {
+      text = text.replace(/%\((\w+)\)s/g, function (whole, name) { return String(values[name]); });
+    }
+    return text;
+  }
+
+  // A span as the server writes it (i18n.span_text): 45 min, 3 h 05 min, 2 d 4 h.
+  function spanText(minutes) {
+    var days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
+    if (days) return t("span.days", "%(d)s d %(h)s h", { d: days, h: hours });
+    if (hours) return t("span.hours", "%(h)s h %(m)s min", { h: hours, m: String(mins).padStart(2, "0") });
+    return t("span.minutes", "%(m)s min", { m: mins });
+  }
+
   // Countdowns tick while the page stays open.
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var minutes = Math.floor((Date.parse(el.dataset.deadline) - now) / 60000);
-      var span = Math.abs(minutes);
-      var text = span >= 60 ? Math.floor(span / 60) + " h " + String(span % 60).padStart(2, "0") + " min" : span + " min";
+      var text = spanText(Math.abs(minutes));
       var left = el.querySelector(".left");
-      if (left) left.textContent = minutes < 0 ? "overdue by " + text : text + " left";
+      if (left) {
+        left.textContent = minutes < 0 ? t("countdown.overdue", "overdue by %(span)s", { span: text })
+          : t("countdown.left", "%(span)s left", { span: text });
+      }
       el.classList.remove("deadline-ok", "deadline-amber", "deadline-overdue");
       el.classList.add(minutes < 0 ? "deadline-overdue" : minutes < 120 ? "deadline-amber" : "deadline-ok");
     });

@@ -14,6 +14,8 @@
  *      form typed on the page on screen keeps the page, so the technician can correct it.)
  * It also registers the service worker (sw.js), saves today's and tomorrow's visit pages for reading
  * offline, and empties that saved copy on logout or when another user signs in on the same phone.
+ * Every word it shows comes from /i18n.js (I18N.t, the user's language; sw.js keeps it with the pages
+ * saved in that language), and the saved pages are kept per language ("dispatch-pages-zh-CN").
  */
 (function () {
   "use strict";
@@ -22,7 +24,13 @@
   const SW_URL = (script && script.dataset.sw) || "/t/sw.js";
   const SCOPE = (script && script.dataset.scope) || "/t/";
   const VISITS_API = (script && script.dataset.visits) || "/api/v1/me/visits?days=2";
-  const PAGES_CACHE = "dispatch-pages";
+  const PAGES_PREFIX = "dispatch-pages-";
+  const I18N_URL = "/i18n.js";
+  // The page's language (<html lang>): the saved pages and the server's messages follow it.
+  const LANG = document.documentElement.lang || "en";
+  const PAGES_CACHE = PAGES_PREFIX + LANG;
+  // The words of the scripts (/i18n.js, loaded before this one runs); the key itself if it is missing.
+  const t = (key, values) => (window.I18N ? window.I18N.t(key, values) : key);
   const DB_NAME = "dispatch-outbox";
   const RETRY_MS = 30000;
   const userMeta = document.querySelector('meta[name="pwa-user"]');
@@ -156,7 +164,7 @@
   }
 
   function plural(n) {
-    return `${n} change${n === 1 ? "" : "s"} waiting`;
+    return t(n === 1 ? "outbox.waiting_one" : "outbox.waiting", { n });
   }
 
   // One render at a time, each reading the outbox afresh: a slow earlier one never paints over a later one.
@@ -177,7 +185,7 @@
       }
       banner.replaceChildren(
         el("strong", { class: "outbox-count" }, plural(waiting.length)),
-        el("span", { class: "outbox-hint" }, " · saved on this phone, sent as soon as there is a signal"));
+        el("span", { class: "outbox-hint" }, ` · ${t("outbox.hint")}`));
       banner.dataset.count = String(waiting.length);
     } else if (banner) {
       banner.remove();
@@ -192,15 +200,17 @@
       }
       const items = failed.map((f) => {
         const li = el("li", { class: "outbox-conflict", "data-status": String(f.status) });
-        li.append(el("strong", {}, `${f.label}: not saved. `), el("span", { class: "outbox-message" }, f.message));
+        li.append(el("strong", {}, `${t("outbox.not_saved", { label: f.label })} `),
+          el("span", { class: "outbox-message" }, f.message));
         const when = new Date(f.at);
-        li.append(el("span", { class: "muted small" }, ` (tapped ${when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" })})`));
-        const dismiss = el("button", { type: "button", class: "button small outbox-dismiss" }, "Dismiss");
+        const time = when.toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+        li.append(el("span", { class: "muted small" }, ` ${t("outbox.tapped", { time })}`));
+        const dismiss = el("button", { type: "button", class: "button small outbox-dismiss" }, t("outbox.dismiss"));
         dismiss.addEventListener("click", () => remove("failed", f.id).then(render));
         li.append(" ", dismiss);
         return li;
       });
-      panel.replaceChildren(el("h2", {}, "These changes were not saved"),
+      panel.replaceChildren(el("h2", {}, t("outbox.not_saved_title")),
         el("ul", {}, undefined));
       panel.querySelector("ul").append(...items);
     } else if (panel) {
@@ -220,8 +230,8 @@
   function noticeFor(item, payload) {
     if (!payload || typeof payload !== "object") return;
     const parts = [];
-    if (payload.receipt_number) parts.push(`Payment recorded: receipt ${payload.receipt_number}`);
-    if (payload.content_sha256) parts.push(`Signed. Content hash ${payload.content_sha256}`);
+    if (payload.receipt_number) parts.push(t("outbox.payment_recorded", { receipt: payload.receipt_number }));
+    if (payload.content_sha256) parts.push(t("outbox.signed", { hash: payload.content_sha256 }));
     if (parts.length) {
       const previous = sessionStorage.getItem("outbox-notice");
       sessionStorage.setItem("outbox-notice", (previous ? previous + " · " : "") + parts.join(" · "));
@@ -229,7 +239,8 @@
   }
 
   // What a visit's status badge says once the action is through (API.md: on-my-way, arrive, complete).
-  const STATUS_AFTER = { "on-my-way": "On the way", "arrive": "On site", "complete": "Completed" };
+  const STATUS_AFTER = { "on-my-way": "outbox.status_on_the_way", "arrive": "outbox.status_on_site",
+    "complete": "outbox.status_completed" };
 
   function actionOf(url) {
     const match = /\/visits\/(\d+)\/([a-z-]+)$/.exec(url || "");
@@ -244,7 +255,8 @@
       const badge = scope.querySelector("[data-status-label]") || scope.querySelector('.badge[class*="status-"]');
       if (!badge) continue;
       if (!badge.dataset.originalText) badge.dataset.originalText = badge.textContent;
-      badge.textContent = STATUS_AFTER[action];
+      badge.textContent = t(STATUS_AFTER[action]);
+      badge.dataset.pendingLabel = t("outbox.pending");
       badge.classList.add("outbox-pending");
     }
   }
@@ -258,7 +270,7 @@
       button.disabled = true;
       if (!button.dataset.originalLabel) {
         button.dataset.originalLabel = button.textContent;
-        if (button.tagName === "BUTTON") button.textContent = `${button.textContent.trim()} · waiting to send`;
+        if (button.tagName === "BUTTON") button.textContent = t("outbox.waiting_to_send", { label: button.textContent.trim() });
       }
     }
   }
@@ -306,8 +318,8 @@
     if (section.querySelector('a[href$="/sign"]') || section.querySelector(".signer")) return;
     for (const note of section.querySelectorAll("p.muted")) note.hidden = true;  // "After the work is recorded."
     const link = el("a", { class: "button primary wide outbox-sign-link", href: `${SCOPE}visits/${visit}/sign` },
-      "Customer sign-off");
-    section.append(el("p", { class: "small muted" }, "The work is saved on this phone; the customer can sign now."), link);
+      t("outbox.customer_sign_off"));
+    section.append(el("p", { class: "small muted" }, t("outbox.sign_now")), link);
   }
 
   // The sign-off page saved before the work was recorded: show the pad with the work waiting to be sent.
@@ -323,9 +335,9 @@
     const set = (name, text) => { const node = fragment.querySelector(`[data-field="${name}"]`); if (node) node.textContent = text; };
     set("work_summary", body.work_summary || "");
     set("labor_minutes", body.labor_minutes === undefined ? "" : String(body.labor_minutes));
-    set("parts", (body.parts || []).map((p) => `${p.sku} × ${p.quantity}`).join(", ") || "none");
+    set("parts", (body.parts || []).map((p) => `${p.sku} × ${p.quantity}`).join(", ") || t("outbox.no_parts"));
     set("outcome", outcomes[body.outcome] || body.outcome || "");
-    const placeholder = Array.from(main().querySelectorAll("p.card")).find((p) => /record the work first/i.test(p.textContent));
+    const placeholder = main().querySelector("p.card.record-first");  // "Record the work first: ..."
     if (placeholder) {
       placeholder.hidden = true;
       placeholder.after(fragment);
@@ -356,7 +368,7 @@
       if (pad.isEmpty()) {
         event.preventDefault();
         event.stopImmediatePropagation();
-        window.alert("The customer has not signed yet.");
+        window.alert(t("visit.not_signed"));
       }
     }, true);
   }
@@ -390,6 +402,8 @@
         "Content-Type": "application/json",
         "Accept": "application/json",
         "Idempotency-Key": item.key,
+        // The API speaks the browser's language; the page may be in the user's own setting: follow the page.
+        "Accept-Language": LANG,
         "X-CSRFToken": token,
       },
       body: item.body,
@@ -398,6 +412,15 @@
 
   async function readJson(response) {
     try { return await response.json(); } catch (err) { return null; }
+  }
+
+  // A field's label as the page shows it (its <label> or <legend>), else its name in words.
+  function fieldLabel(name) {
+    const input = document.querySelector(`form[data-api] [name="${name}"]`);
+    const labelled = input && (input.labels && input.labels[0]);
+    const legend = input && input.closest("fieldset") && input.closest("fieldset").querySelector("legend");
+    const text = (labelled && labelled.textContent) || (legend && legend.textContent) || "";
+    return text.trim() || name.replace(/_/g, " ");
   }
 
   let draining = null;
@@ -455,10 +478,12 @@
         // Refused for good (409 conflict, 422 invalid, 404 gone...): out of the outbox, into the panel.
         const payload = await readJson(response);
         const error = (payload && payload.error) || {};
-        const fields = Object.entries(error.fields || {}).map(([name, why]) => `${name.replace(/_/g, " ")}: ${why}`);
-        const said = error.message || `The server refused this change (HTTP ${response.status}).`;
-        const named = Object.keys(error.fields || {}).some((name) => said.includes(name) || said.includes(name.replace(/_/g, " ")));
-        const message = fields.length && !named ? `${said} (${fields.join("; ")})` : said;
+        const said = error.message || t("outbox.refused", { status: response.status });
+        // The field problems the message does not tell already, named as the form names them (never the
+        // JSON name: work_summary is "What was done").
+        const fields = Object.entries(error.fields || {}).filter(([, why]) => !said.includes(String(why)))
+          .map(([name, why]) => t("outbox.problem", { field: fieldLabel(name), problem: why }));
+        const message = fields.length ? `${said} (${fields.join("; ")})` : said;
         await add("failed", {
           user: USER, label: item.label, url: item.url, status: response.status, message,
           code: (payload && payload.error && payload.error.code) || "", at: Date.now(), key: item.key,
@@ -513,13 +538,13 @@
     const banner = document.getElementById("outbox-banner");
     if (banner && !banner.querySelector(".outbox-login")) {
       const link = el("a", { href: "/login?next=" + encodeURIComponent(location.pathname), class: "outbox-login" },
-        " Log in again to send them.");
+        ` ${t("outbox.login_again")}`);
       banner.append(link);
     }
   }
 
   async function queue(form, submitter) {
-    const label = form.dataset.offlineLabel || (submitter && submitter.textContent.trim()) || "Change";
+    const label = form.dataset.offlineLabel || (submitter && submitter.textContent.trim()) || t("outbox.change");
     const item = {
       user: USER,
       url: form.dataset.api,
@@ -562,9 +587,13 @@
     try { return new URL(form.action, location.href).pathname === "/logout"; } catch (err) { return false; }
   }
 
+  async function pageCaches() {
+    return (await caches.keys()).filter((name) => name.startsWith(PAGES_PREFIX));
+  }
+
   async function clearPages() {
     if (!("caches" in window)) return;
-    await caches.delete(PAGES_CACHE);
+    await Promise.all((await pageCaches()).map((name) => caches.delete(name)));
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
       navigator.serviceWorker.controller.postMessage({ type: "clear-pages" });
     }
@@ -579,6 +608,13 @@
     const previous = localStorage.getItem("pwa-user");
     if (USER && previous && previous !== USER) await clearPages();
     if (USER) localStorage.setItem("pwa-user", USER);
+  }
+
+  // The user changed language (My account, or the phone's own): pages saved in the other one must not be
+  // served with no signal. (The worker drops them too, as soon as it sees a page in the new language.)
+  async function forgetOtherLanguage() {
+    if (!("caches" in window)) return;
+    await Promise.all((await pageCaches()).filter((name) => name !== PAGES_CACHE).map((name) => caches.delete(name)));
   }
 
   function technicianLinks() {
@@ -613,6 +649,13 @@
     const cache = await caches.open(PAGES_CACHE);
     const onToday = location.pathname === SCOPE;
     const urls = new Set([...technicianLinks(), ...(await plannedVisitPages())]);
+    // The scripts' words in this language, for the outbox with no signal (the worker keeps it fresh).
+    if (!(await cache.match(I18N_URL, { ignoreVary: true }))) {
+      try {
+        const response = await fetch(I18N_URL, { credentials: "same-origin", cache: "no-store" });
+        if (response.ok && !response.redirected) await cache.put(I18N_URL, response);
+      } catch (err) { /* saved with the next page */ }
+    }
     // The page on screen is saved by the worker as it loads, once the worker controls the page.
     if (CONTROLLED_AT_LOAD) urls.delete(location.pathname + location.search);
     await Promise.all(Array.from(urls, async (url) => {
@@ -620,7 +663,8 @@
       try {
         const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
         const html = (response.headers.get("Content-Type") || "").includes("text/html");
-        if (response.ok && !response.redirected && html) await cache.put(url, response);
+        const sameLanguage = (response.headers.get("Content-Language") || LANG) === LANG;
+        if (response.ok && !response.redirected && html && sameLanguage) await cache.put(url, response);
       } catch (err) { /* keep what was saved before */ }
     }));
   }
@@ -646,6 +690,7 @@
   async function start() {
     showNotice();
     await forgetOtherUser();
+    await forgetOtherLanguage();
     await render();
     const pending = await all("outbox");
     if (pending.length) drain();

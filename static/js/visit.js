@@ -3,6 +3,7 @@
  *  - parts: search the catalogue by sku or name (GET /api/v1/parts?q=) and fill a row;
  *  - sign-off: the signature pad (vendored signature_pad 5.1.4) fills the hidden image field;
  *  - Today: a sideways swipe switches between today and tomorrow (the tabs do the same).
+ * Its words come from /i18n.js (I18N.t), in the user's language.
  */
 (function () {
   "use strict";
@@ -148,7 +149,7 @@
       if (pad.isEmpty()) {
         event.preventDefault();
         event.stopImmediatePropagation();
-        window.alert("The customer has not signed yet.");
+        window.alert(window.I18N ? window.I18N.t("visit.not_signed") : "visit.not_signed");
       }
     }, true);
   }

@@ -9,10 +9,12 @@ from sqlalchemy import select
 from dispatch.core import audit
 from dispatch.core.errors import Forbidden, Invalid
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _
 from dispatch.core.models import Role, User
 from dispatch.core.timeutil import local_today
 
 from ..models import AdminActivity, AdminWork
+from . import problems
 from .work import MAX_LABOR_MINUTES
 
 MAX_NOTES = 2000
@@ -25,23 +27,22 @@ def log_admin_work(actor: User, *, technician: User | None, day: date, activity:
     if technician is None:
         technician = actor
     if actor.role == Role.TECHNICIAN and technician.id != actor.id:
-        raise Forbidden("Technicians log their own admin time only.", code="not_your_time")
+        raise Forbidden(_("Technicians log their own admin time only."), code="not_your_time")
     if actor.role not in (Role.TECHNICIAN, Role.MANAGER, Role.ADMIN):
-        raise Forbidden("Your role may not log admin time.")
+        raise Forbidden(_("Your role may not log admin time."))
     errors = {}
     if technician.role != Role.TECHNICIAN:
-        errors["technician_id"] = "not a technician"
+        errors["technician_id"] = _("not a technician")
     if activity not in {a.value for a in AdminActivity}:
-        errors["activity"] = "one of: " + ", ".join(a.value for a in AdminActivity)
+        errors["activity"] = _("choose one of the activities offered")
     if not 1 <= minutes <= MAX_LABOR_MINUTES:
-        errors["minutes"] = f"from 1 to {MAX_LABOR_MINUTES}"
+        errors["minutes"] = _("from 1 to %(max)d", max=MAX_LABOR_MINUTES)
     if day > local_today() + timedelta(days=1):
-        errors["date"] = "cannot be in the future"
+        errors["date"] = _("cannot be in the future")
     if notes is not None and len(notes) > MAX_NOTES:
-        errors["notes"] = f"at most {MAX_NOTES} characters"
+        errors["notes"] = _("at most %(n)d characters", n=MAX_NOTES)
     if errors:
-        raise Invalid("The admin time cannot be logged: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".",
-                      fields=errors)
+        raise Invalid(problems(_("The admin time cannot be logged."), errors), fields=errors)
     entry = AdminWork(technician=technician, date=day, activity=activity, minutes=minutes,
                       notes=(notes or "").strip(), logged_by_id=actor.id)
     db.session.add(entry)

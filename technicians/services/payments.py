@@ -11,6 +11,7 @@ from billing.services.charges import ChargeSheet
 from billing.services.payments import record_onsite_payment
 from dispatch.core.errors import Conflict
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _
 from dispatch.core.models import User
 from dispatch.models import Category, Visit
 
@@ -34,5 +35,6 @@ def take_payment(actor: User, visit: Visit, *, amount: Any, method: Any) -> Paym
     check_actor(actor, visit)
     check_live(visit)
     if work_record(visit) is None:
-        raise Conflict(f"Complete visit {visit.slip_number} before taking a payment.", code="not_completed")
+        raise Conflict(_("Complete visit %(slip)s before taking a payment.", slip=visit.slip_number),
+                       code="not_completed")
     return record_onsite_payment(actor, visit.call, visit, amount=amount, method=method)

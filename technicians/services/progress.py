@@ -14,6 +14,7 @@ from sqlalchemy import select
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Forbidden, NotFound
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _, label
 from dispatch.core.models import Role, User
 from dispatch.core.timeutil import utcnow
 from dispatch.models import CallStatus, RepairCall, Visit, VisitStatus
@@ -72,7 +73,7 @@ def visit_for(visit_id: int, user: User) -> Visit:
         return get_visit_or_404(visit_id, user)
     except NotFound:
         if user.role == Role.TECHNICIAN and _was_assigned_to(visit_id, user):
-            raise Conflict("The dispatcher gave this visit to another technician; it is no longer yours.",
+            raise Conflict(_("The dispatcher gave this visit to another technician; it is no longer yours."),
                            code="visit_reassigned") from None
         raise
 
@@ -84,13 +85,15 @@ def _was_assigned_to(visit_id: int, user: User) -> bool:
 
 def check_actor(actor: User, visit: Visit) -> None:
     if actor.role not in ON_SITE_ROLES:
-        raise Forbidden("Only the visit's technician or a manager may record work on site.")
+        raise Forbidden(_("Only the visit's technician or a manager may record work on site."))
 
 
 def check_live(visit: Visit) -> None:
     if visit.status == VisitStatus.CANCELLED:
-        reason = f": {visit.cancel_reason}" if visit.cancel_reason else ""
-        raise Conflict(f"The dispatcher cancelled visit {visit.slip_number}{reason}.", code="visit_cancelled")
+        message = (_("The dispatcher cancelled visit %(slip)s: %(reason)s.", slip=visit.slip_number,
+                     reason=visit.cancel_reason) if visit.cancel_reason
+                   else _("The dispatcher cancelled visit %(slip)s.", slip=visit.slip_number))
+        raise Conflict(message, code="visit_cancelled")
 
 
 def record_event(actor: User, visit: Visit, kind: str, at: datetime | None = None) -> VisitEvent:
@@ -114,8 +117,8 @@ def on_my_way(actor: User, visit: Visit) -> Visit:
     if visit.status == VisitStatus.ON_THE_WAY:
         return visit  # a resend: nothing to do
     if visit.status != VisitStatus.SCHEDULED:
-        raise Conflict(f"Visit {visit.slip_number} is already {visit.status.replace('_', ' ')}.",
-                       code="visit_not_scheduled")
+        raise Conflict(_("Visit %(slip)s is already %(status)s.", slip=visit.slip_number,
+                         status=label(visit.status, "visit_status")), code="visit_not_scheduled")
     set_visit_status(actor, visit, VisitStatus.ON_THE_WAY, "visit.on_my_way")
     record_event(actor, visit, VisitEventKind.ON_MY_WAY)
     return visit
@@ -127,11 +130,11 @@ def arrive(actor: User, visit: Visit) -> Visit:
     if visit.status == VisitStatus.ON_SITE:
         return visit
     if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
-        raise Conflict(f"Visit {visit.slip_number} is already {visit.status.replace('_', ' ')}.",
-                       code="visit_not_open")
+        raise Conflict(_("Visit %(slip)s is already %(status)s.", slip=visit.slip_number,
+                         status=label(visit.status, "visit_status")), code="visit_not_open")
     set_visit_status(actor, visit, VisitStatus.ON_SITE, "visit.arrived")
     record_event(actor, visit, VisitEventKind.ARRIVED)
     call = visit.call
     if call.status in (CallStatus.NEW, CallStatus.BOOKED, CallStatus.REOPENED):
-        set_call_status(actor, call, CallStatus.IN_PROGRESS, reason=f"technician arrived ({visit.slip_number})")
+        set_call_status(actor, call, CallStatus.IN_PROGRESS, reason=_("technician arrived (%(slip)s)", slip=visit.slip_number))
     return visit

@@ -19,11 +19,13 @@ from billing.services.parts import format_quantity
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Invalid
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _
 from dispatch.core.models import User
 from dispatch.core.timeutil import utcnow
 from dispatch.models import Visit, VisitStatus
 
 from ..models import Signature, VisitEventKind, WorkRecord
+from . import problems
 from .progress import check_actor, check_live, record_event
 from .work import lock_record, visit_parts
 
@@ -38,27 +40,28 @@ def signature(visit: Visit) -> Signature | None:
 def decode_png(image_png_base64: Any) -> bytes:
     """The PNG bytes of a base64 string (a data: URL prefix is allowed); 422 unless it is a PNG <= 512 KB."""
     if not isinstance(image_png_base64, str) or not image_png_base64.strip():
-        raise Invalid("Send the signature as a base64 PNG.", fields={"image_png_base64": "required"})
+        raise Invalid(_("The customer has not signed yet."), fields={"image_png_base64": _("required")})
     text = image_png_base64.strip()
     if text.startswith("data:"):
-        header, _, text = text.partition(",")
+        header, _sep, text = text.partition(",")
         if "base64" not in header:
-            raise Invalid("The signature must be base64 encoded.", code="not_png",
-                          fields={"image_png_base64": "not base64"})
+            raise Invalid(_("The signature must be base64 encoded."), code="not_png",
+                          fields={"image_png_base64": _("not base64")})
     # A quick refusal before decoding something huge: base64 is 4 characters per 3 bytes.
     if len(text) > (MAX_SIGNATURE_BYTES + 2) // 3 * 4 + 4:
-        raise Invalid("The signature image is larger than 512 KB.", code="signature_too_large",
-                      fields={"image_png_base64": "at most 512 KB"})
+        raise Invalid(_("The signature image is larger than 512 KB."), code="signature_too_large",
+                      fields={"image_png_base64": _("at most 512 KB")})
     try:
         data = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid("The signature is not valid base64.", code="not_png",
-                      fields={"image_png_base64": "not base64"}) from None
+        raise Invalid(_("The signature is not valid base64."), code="not_png",
+                      fields={"image_png_base64": _("not base64")}) from None
     if len(data) > MAX_SIGNATURE_BYTES:
-        raise Invalid("The signature image is larger than 512 KB.", code="signature_too_large",
-                      fields={"image_png_base64": "at most 512 KB"})
+        raise Invalid(_("The signature image is larger than 512 KB."), code="signature_too_large",
+                      fields={"image_png_base64": _("at most 512 KB")})
     if not data.startswith(PNG_MAGIC):
-        raise Invalid("The signature must be a PNG image.", code="not_png", fields={"image_png_base64": "not a PNG"})
+        raise Invalid(_("The signature must be a PNG image."), code="not_png",
+                      fields={"image_png_base64": _("not a PNG")})
     return data
 
 
@@ -115,19 +118,19 @@ def sign(actor: User, visit: Visit, *, signer_name: str, image_png_base64: Any,
     name = (signer_name or "").strip() if isinstance(signer_name, str) else ""
     errors = {}
     if not name:
-        errors["signer_name"] = "required"
+        errors["signer_name"] = _("required")
     elif len(name) > 200:
-        errors["signer_name"] = "at most 200 characters"
+        errors["signer_name"] = _("at most %(n)d characters", n=200)
     if not technician_confirmed:
-        errors["technician_confirmed"] = "the technician must confirm the work record"
+        errors["technician_confirmed"] = _("the technician must confirm the work record")
     if errors:
-        raise Invalid("The sign-off is incomplete: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".",
-                      fields=errors)
+        raise Invalid(problems(_("The sign-off is incomplete."), errors), fields=errors)
     image = decode_png(image_png_base64)
     image_sha = hashlib.sha256(image).hexdigest()
     record = lock_record(visit)
     if record is None or visit.status != VisitStatus.COMPLETED:
-        raise Conflict(f"Complete visit {visit.slip_number} before the customer signs.", code="not_completed")
+        raise Conflict(_("Complete visit %(slip)s before the customer signs.", slip=visit.slip_number),
+                       code="not_completed")
     existing = signature(visit)
     if existing is not None:
         return _same_or_conflict(existing, name, image_sha, visit)
@@ -158,6 +161,6 @@ def sign(actor: User, visit: Visit, *, signer_name: str, image_png_base64: Any,
 def _same_or_conflict(existing: Signature, name: str, image_sha: str, visit: Visit) -> SignOff:
     if existing.signer_name == name and existing.image_sha256 == image_sha:
         return SignOff(existing, False)
-    raise Conflict(f"Visit {visit.slip_number} is already signed by {existing.signer_name}.",
-                   code="already_signed")
+    raise Conflict(_("Visit %(slip)s is already signed by %(name)s.", slip=visit.slip_number,
+                     name=existing.signer_name), code="already_signed")
 

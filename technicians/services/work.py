@@ -14,12 +14,14 @@ from billing.services.parts import PartUse
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Invalid
 from dispatch.core.extensions import db
+from dispatch.core.i18n import _, label
 from dispatch.core.models import User
 from dispatch.core.timeutil import utcnow
 from dispatch.models import CallStatus, Channel, Visit, VisitStatus
 from dispatch.services.calls import create_call, set_call_status
 
 from ..models import Outcome, VisitEventKind, WorkRecord
+from . import problems
 from .progress import check_actor, check_live, event_time, record_event, set_visit_status
 
 MAX_SUMMARY = 5000
@@ -60,22 +62,22 @@ def complete(actor: User, visit: Visit, *, work_summary: str, labor_minutes: int
     errors: dict[str, str] = {}
     summary = (work_summary or "").strip()
     if not summary:
-        errors["work_summary"] = "required"
+        errors["work_summary"] = _("required")
     elif len(summary) > MAX_SUMMARY:
-        errors["work_summary"] = f"at most {MAX_SUMMARY} characters"
+        errors["work_summary"] = _("at most %(n)d characters", n=MAX_SUMMARY)
     if not 0 <= labor_minutes <= MAX_LABOR_MINUTES:
-        errors["labor_minutes"] = f"from 0 to {MAX_LABOR_MINUTES}"
+        errors["labor_minutes"] = _("from 0 to %(max)d", max=MAX_LABOR_MINUTES)
     if outcome not in {o.value for o in Outcome}:
-        errors["outcome"] = "one of: fixed, carry_back, follow_up"
+        errors["outcome"] = _("choose one of the outcomes offered")
     if errors:
-        raise Invalid("The work cannot be recorded: " + "; ".join(f"{k} {v}" for k, v in errors.items()) + ".",
-                      fields=errors)
+        raise Invalid(problems(_("The work cannot be recorded."), errors), fields=errors)
     if visit.status in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
-        raise Conflict(f"Tap Arrived on visit {visit.slip_number} before completing it.", code="not_on_site")
+        raise Conflict(_("Tap Arrived on visit %(slip)s before completing it.", slip=visit.slip_number),
+                       code="not_on_site")
     record = lock_record(visit)
     if record is not None and record.sealed_at is not None:
-        raise Conflict(f"Visit {visit.slip_number} is signed off by the customer; its record can no longer change.",
-                       code="already_signed")
+        raise Conflict(_("Visit %(slip)s is signed off by the customer; its record can no longer change.",
+                         slip=visit.slip_number), code="already_signed")
     call = visit.call
     record_work(actor, call, visit, labor_minutes=labor_minutes, parts=[(p.sku, p.quantity) for p in parts])
     now = utcnow()
@@ -88,8 +90,8 @@ def complete(actor: User, visit: Visit, *, work_summary: str, labor_minutes: int
             with db.session.begin_nested():
                 db.session.flush()
         except IntegrityError:
-            raise Conflict(f"Visit {visit.slip_number} was completed at the same moment from another device; "
-                           "reload to see it.", code="already_completed") from None
+            raise Conflict(_("Visit %(slip)s was completed at the same moment from another device; reload to "
+                             "see it.", slip=visit.slip_number), code="already_completed") from None
     else:
         record.work_summary, record.labor_minutes, record.outcome = summary, labor_minutes, outcome
         record.completed_at, record.completed_by_id = now, actor.id
@@ -104,11 +106,13 @@ def complete(actor: User, visit: Visit, *, work_summary: str, labor_minutes: int
             actor, customer=call.customer, site=call.site, equipment=call.equipment,
             channel=call.channel if call.channel in {c.value for c in Channel} else Channel.PHONE,
             problem_type=call.problem_type, priority=call.priority,
-            description=f"Follow-up of {call.number} (visit {visit.slip_number}): {summary}"[:5000],
+            description=_("Follow-up of %(call)s (visit %(slip)s): %(summary)s", call=call.number,
+                          slip=visit.slip_number, summary=summary)[:5000],
             on_site=True, required_skill=call.required_skill, parent_call=call)
         db.session.flush()
         record.follow_up_call_id = follow.id
     target = CallStatus.CARRIED_BACK if outcome == Outcome.CARRY_BACK else CallStatus.COMPLETED
     if call.status not in (CallStatus.CLOSED, CallStatus.CANCELLED):
-        set_call_status(actor, call, target, reason=f"visit {visit.slip_number}: {outcome.replace('_', ' ')}")
+        set_call_status(actor, call, target, reason=_("visit %(slip)s: %(outcome)s", slip=visit.slip_number,
+                                                      outcome=label(outcome, "outcome")))
     return record

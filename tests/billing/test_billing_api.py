@@ -6,7 +6,9 @@ import pytest
 
 from billing.services import charges as billing_charges
 from billing.services import payments as billing_payments
+from dispatch.core.errors import Invalid
 from dispatch.core.extensions import db
+from dispatch.core.i18n import force_locale
 from dispatch.core.timeutil import local_tz, utcnow
 from tests.billing.helpers import book, call_of, catalogue, set_prices
 from tests.factories import make_user
@@ -148,3 +150,32 @@ def test_openapi_lists_billing_bodies(api, admin) -> None:
     put = spec["paths"]["/api/v1/prices"]["put"]
     assert "requestBody" in put
     assert spec["paths"]["/api/v1/parts"]["post"]["requestBody"]
+
+
+def test_refused_payment_message_follows_accept_language(api, dispatcher, technician, finance) -> None:
+    """The API localises `message` (and the field messages) by Accept-Language; codes and field names stay."""
+    set_prices(finance)
+    call = call_of("charged", dispatcher)
+    visit = book(dispatcher, call, technician)
+    billing_charges.record_work(technician, call, visit, labor_minutes=30, parts=[])
+    payment = billing_payments.record_onsite_payment(technician, call, visit, amount="50.00", method="cash")
+    db.session.commit()
+    url = f"/api/v1/payments/{payment.id}/reconcile"
+    assert api(finance).post(url).status_code == 200
+    zh = api(finance).post(url, headers={"Accept-Language": "zh-CN"})
+    assert zh.status_code == 409 and zh.get_json()["error"]["code"] == "already_reconciled"
+    assert zh.get_json()["error"]["message"] == f"收据 {payment.receipt_number} 已经对账。"
+    en = api(finance).post(url, headers={"Accept-Language": "en"})
+    assert en.status_code == 409 and en.get_json()["error"]["code"] == "already_reconciled"
+    assert en.get_json()["error"]["message"] == f"Receipt {payment.receipt_number} is already reconciled."
+    # more than is due (the phone's payment goes through this service): in the request's language
+    with force_locale("zh_CN"), pytest.raises(Invalid) as refused:
+        billing_payments.record_onsite_payment(technician, call, visit, amount="999.00", method="card")
+    assert refused.value.code == "more_than_due" and set(refused.value.fields) == {"amount"}
+    assert refused.value.message == "金额 ¥999.00 超过了尚欠的 ¥108.20。"
+    r = api(finance).put("/api/v1/prices", json={"call_out_fee": "80.00", "labor_rate_per_hour": "120.00",
+                                                 "tax_rate": "1.5"}, headers={"Accept-Language": "zh-CN"})
+    error = r.get_json()["error"]
+    assert r.status_code == 422 and error["code"] == "invalid"
+    assert error["message"] == "价格无法保存：税率须在 0 到 1 之间（0.13 即 13%）。"
+    assert error["fields"] == {"tax_rate": "须在 0 到 1 之间（0.13 即 13%）"}

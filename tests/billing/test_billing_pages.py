@@ -27,12 +27,12 @@ def test_finance_reconciles_onsite_payments(client, login, dispatcher, technicia
     call, payment = _payment(dispatcher, technician, finance)
     login(finance)
     page = client.get("/billing/").get_data(as_text=True)
-    for text in (payment.receipt_number, "Tom Technician", call.number, "100.00", "cash", "Mark reconciled",
+    for text in (payment.receipt_number, "Tom Technician", call.number, "CN¥100.00", "Cash", "Mark reconciled",
                  "1 to reconcile"):
         assert text in page
     sheet = client.get(f"/billing/calls/{call.id}").get_data(as_text=True)
-    for text in ("charged: call-out, labor and parts are due", "Labor 30 min at 120.00/h", "158.20 CNY",
-                 payment.receipt_number, "to reconcile", "58.20 CNY"):  # balance 158.20 - 100.00
+    for text in ("charged: call-out, labor and parts are due", "Labor 30 min at 120.00/h", "CN¥158.20",
+                 payment.receipt_number, "to reconcile", "CN¥58.20"):  # balance 158.20 - 100.00
         assert text in sheet
     assert client.get("/billing/calls/999999").status_code == 404
     r = client.post(f"/billing/payments/{payment.id}/reconcile", follow_redirects=True)
@@ -158,4 +158,57 @@ def test_charges_partial_shows_what_is_owed_and_why(app, finance, dispatcher, te
     assert "contract MC-0042 covers labor and call-out; parts are charged" in html
     assert html.count("covered: contract MC-0042") == 2
     assert "1.5 × 95.00" in html and "142.50" in html
-    assert "Tax 13 %" in html and "161.03 CNY" in html  # 142.50 + 18.525 -> 18.53
+    assert "Tax 13 %" in html and "CN¥161.03" in html  # 142.50 + 18.525 -> 18.53
+
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def test_finance_pages_read_chinese(client, login, dispatcher, technician, finance) -> None:
+    """With Accept-Language zh-CN the finance home, a call's charges, flashes and form errors are Chinese,
+    money as ¥, codes (cash, charged) never shown."""
+    call, payment = _payment(dispatcher, technician, finance)
+    login(finance)
+    page = client.get("/billing/", headers=ZH).get_data(as_text=True)
+    assert 'lang="zh-CN"' in page
+    for text in ("现场收款", "1 笔待对账", "收据", "现金", "¥100.00", "标记为已对账", call.number):
+        assert text in page, text
+    for text in ("Mark reconciled", "On-site payments", "CN¥", ">cash<"):
+        assert text not in page, text
+    sheet = client.get(f"/billing/calls/{call.id}", headers=ZH).get_data(as_text=True)
+    for text in (f"{call.number} 的费用", "收费服务：上门费、工时费和配件费均需支付", "上门费",
+                 "工时费 30 分钟（每小时 120.00）", "应付合计", "¥158.20", "尚欠", "¥58.20", "待对账", "现金"):
+        assert text in sheet, text
+    for text in ("Total due", "Labor 30", "charged:", "CNY"):
+        assert text not in sheet, text
+    r = client.post(f"/billing/payments/{payment.id}/reconcile", headers=ZH, follow_redirects=True)
+    assert f"收据 {payment.receipt_number} 已对账。" in r.get_data(as_text=True)
+    assert "没有待对账的收款。" in r.get_data(as_text=True)
+    r = client.post("/billing/prices", headers=ZH, data={"call_out_fee": "-5", "labor_rate_per_hour": "120",
+                                                         "tax_percent": "150", "currency": "CNY"})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 422 and "价格无法保存：上门费不能小于 0.00；税率须在 0 到 1 之间" in text
+    assert "call_out_fee" not in text.split("<form")[0] + text.split("</form>")[-1]
+
+
+def test_charge_explanations_are_sentences_in_each_language(client, login, dispatcher, technician,
+                                                            finance) -> None:
+    set_prices(finance)
+    catalogue(finance)
+    contract = call_of("contract", dispatcher)
+    billing_charges.record_work(technician, contract, book(dispatcher, contract, technician), labor_minutes=45,
+                                parts=[("R410A-KG", "1.5")])
+    free = call_of("free", dispatcher)
+    billing_charges.record_work(technician, free, book(dispatcher, free, technician, hours_from_now=3),
+                                labor_minutes=20, parts=[])
+    db.session.commit()
+    login(finance)
+    zh = client.get(f"/billing/calls/{contract.id}", headers=ZH).get_data(as_text=True)
+    assert "合同服务：合同 MC-0042 包含上门费和工时费，配件另行收费" in zh
+    assert zh.count("已涵盖：合同 MC-0042") == 2 and "税额（税率 13%）" in zh
+    en = client.get(f"/billing/calls/{contract.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "contract MC-0042 covers labor and call-out; parts are charged" in en and "Tax 13 %" in en
+    zh = client.get(f"/billing/calls/{free.id}", headers=ZH).get_data(as_text=True)
+    assert "免费服务：保修期至 2027-03-01，无需付费" in zh and "已涵盖：免费服务：保修期至 2027-03-01" in zh
+    en = client.get(f"/billing/calls/{free.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "free: under warranty until 2027-03-01: nothing to pay" in en

@@ -64,3 +64,54 @@ def test_dispatcher_books_from_the_queue_without_reload(page, browser_login, sho
     assert call.number in page.locator(f"#week-{technician.id}").inner_text()
     page.set_viewport_size({"width": 1366, "height": 900})
     shot(page, "board-1366-week")
+
+
+def test_the_board_in_chinese(browser, live_server, browser_login, shot, dispatcher, technician):
+    """A Chinese browser: the board, its countdowns (written by the script), suggestions and week in Chinese."""
+    set_working_hours(technician, [(d, s, e) for d in range(7)
+                                   for s, e in ((time(0), time(12)), (time(12), time(0)))])
+    db.session.commit()
+    customer = make_customer(name="苏州精密机械制造股份有限公司")
+    site = make_site(customer, address="江苏省苏州市工业园区星湖街328号创意产业园二期A栋", latitude=31.30,
+                     longitude=120.72)
+    call = make_call(dispatcher, customer=customer, site=site, priority="urgent", required_skill="hvac",
+                     problem_type="不制冷，显示E4")
+    booked = make_call(dispatcher, priority="high", problem_type="噪音大")
+    top = plans.suggestions_for_call(booked, limit=1).items[0]
+    from dispatch.scheduling.booking import book_visit
+
+    book_visit(dispatcher, booked, technician, top.start, top.end)
+    db.session.commit()
+    day = top.start.astimezone(local_tz()).date().isoformat()
+
+    context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        browser_login(page, dispatcher)
+        page.goto(f"/board?date={day}")
+        assert page.locator("h1").inner_text() == "派工看板"
+        queued = page.locator(f"#queue-call-{call.id}")
+        assert "待预约" in page.locator("#queue-title").inner_text()
+        assert "剩余" in queued.locator(".deadline").inner_text()  # the script's countdown, in Chinese
+        assert "偏远地区" in queued.inner_text()
+        lane = page.locator(f"#lane-{technician.id}").inner_text()
+        assert "打印派工单" in lane and "公里" in lane
+        shot(page, "board-1366-zh-day")
+        queued.locator("a").click()
+        panel = page.locator("#suggest-panel .suggestions")
+        panel.wait_for()
+        assert "可到达" in panel.locator(".suggestion").first.inner_text()
+        assert "手动选择技术人员和时间" in panel.inner_text()
+        shot(page, "board-1366-zh-suggestions")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.goto(f"/board?date={day}&view=week")
+        assert "技术人员" in page.locator("table.week thead").inner_text()
+        assert booked.number in page.locator(f"#week-{technician.id}").inner_text()
+        shot(page, "board-1366-zh-week")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"/board?date={day}")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        shot(page, "board-390-zh-day")
+    finally:
+        context.close()

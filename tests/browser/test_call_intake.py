@@ -95,3 +95,62 @@ def test_dispatcher_logs_a_call_with_category_and_deadline(page, phone, dispatch
     phone.goto("/calls")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "calls-390")
+
+
+def test_dispatcher_takes_a_call_in_chinese(browser, live_server, dispatcher, technician, browser_login, shot):
+    """The browser says zh-CN: the intake reads Chinese, with the users' own words (新建报修, 收费服务 / 免费服务),
+    and the call page shows the category, its reason and the booking deadline in Chinese."""
+    hotel = make_customer(name="浦东大酒店", phone="021-5830 1234", contact_name="周女士")
+    lobby = make_site(hotel, "上海市浦东新区世纪大道88号", 31.2366, 121.5020)
+    warranty_end = local_today() + timedelta(days=200)
+    make_equipment(hotel, lobby, model="Carrier 30XA", serial="CH-7781", warranty_until=warranty_end)
+    make_equipment(hotel, lobby, model="Daikin FXSQ", serial="FC-0102", warranty_until=local_today() - timedelta(days=3))
+
+    for viewport, width in (({"width": 1366, "height": 900}, 1366), ({"width": 390, "height": 844}, 390)):
+        context = browser.new_context(base_url=live_server, locale="zh-CN", viewport=viewport)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        browser_login(page, dispatcher)
+        if width == 390:
+            page.locator("label.nav-button").click()  # the menu, folded on a phone
+        page.get_by_role("link", name="新建报修").first.click()
+        page.wait_for_url("**/calls/new")
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        assert page.locator("h1").inner_text() == "新建报修"
+        main = page.locator("main")
+        for words in ("客户", "按名称或电话查找", "故障类型", "优先级", "需要上门服务", "保存报修"):
+            assert words in main.inner_text(), words
+
+        page.locator("#q").press_sequentially("浦东", delay=30)
+        page.locator("#customer-results button", has_text="浦东大酒店").click()
+        picked = page.locator("#picked")
+        picked.locator(".customer-name", has_text="浦东大酒店").wait_for()
+        # Each equipment choice shows what the call would be: free under warranty, charged once it has ended.
+        assert "免费服务" in picked.get_by_label(re.compile("CH-7781")).locator("xpath=..").inner_text()
+        charged = picked.locator("label.choice", has_text="FC-0102").inner_text()
+        assert "收费服务" in charged and "保修已于" in charged
+        assert picked.get_by_text(f"保修期至 {warranty_end.isoformat()}").first.is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"intake-zh-{width}")
+
+        picked.get_by_label(re.compile("CH-7781")).check()
+        page.locator("#problem_type").fill("不制冷")
+        page.locator("#priority").select_option("urgent")
+        assert page.locator("#priority option:checked").inner_text() == "紧急"
+        page.locator("#description").fill("大堂空调不制冷，温度很高。")
+        page.locator("#save-call").click()
+        page.wait_for_url(re.compile(r"/calls/\d+$"))
+
+        number = page.locator(".call-number").inner_text()
+        assert f"报修 {number} 已登记" in page.locator(".flash, [role=status]").first.inner_text()
+        assert page.locator("#category .badge").first.inner_text() == "免费服务"
+        assert page.locator(".category-reason").inner_text() == f"免费服务：保修期至 {warranty_end.isoformat()}"
+        booking = page.locator("#booking-deadline").inner_text()
+        assert re.search(r"周[一二三四五六日] \d{4}-\d\d-\d\d \d\d:\d\d · 剩余 \d+ 小时 \d\d 分钟", booking), booking
+        facts = page.locator("main").inner_text()
+        for words in ("预约上门时限", "首次响应时限", "解决时限", "紧急", "待派工", "沟通记录"):
+            assert words in facts, words
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.wait_for_load_state("networkidle")
+        shot(page, f"call-page-zh-{width}")
+        context.close()

@@ -23,7 +23,9 @@ SETTLED = "html[data-outbox-count='0'][data-offline-ready='1']"
 
 
 def _saved_pages(pg: Any) -> list[str]:
-    return pg.evaluate("caches.open('dispatch-pages').then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname))")
+    """The pages saved on the phone, in every language's cache (dispatch-pages-en, dispatch-pages-zh-CN)."""
+    return pg.evaluate("""caches.keys().then(names => Promise.all(names.filter(n => n.startsWith('dispatch-pages-'))
+        .map(n => caches.open(n).then(c => c.keys())))).then(lists => lists.flat().map(k => new URL(k.url).pathname))""")
 
 
 def _count(model: Any, *where: Any) -> int:
@@ -157,7 +159,7 @@ def test_a_visit_cancelled_while_the_phone_is_offline_is_shown_as_a_conflict(pho
     assert _saved_pages(pg)
     with pg.expect_navigation(url=re.compile(r"/login")):
         pg.locator("form.logout").evaluate("form => form.requestSubmit()")
-    assert "dispatch-pages" not in pg.evaluate("caches.keys()")
+    assert not [n for n in pg.evaluate("caches.keys()") if n.startswith("dispatch-pages")]
 
     # The worker and the manifest hold no data: served to anyone, the worker allowed the /t/ scope.
     worker = client.get("/t/sw.js")

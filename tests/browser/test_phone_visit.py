@@ -134,7 +134,7 @@ def test_technician_walks_a_whole_visit_on_the_phone(phone, technician, dispatch
     # Sent without a summary: the server's 422 shows in the panel, and the page keeps what was typed.
     form.locator("button[type=submit]").tap()
     panel = pg.locator("#outbox-conflicts")
-    expect(panel).to_contain_text("work_summary: required")
+    expect(panel).to_contain_text("What was done: required")  # the field as the form names it, not its code
     expect(form.locator("button[type=submit]")).to_be_enabled()
     assert form.locator("input[name='parts-1-sku']").input_value() == "FLT-20" and labor.input_value() == "50"
     panel.locator("button", has_text="Dismiss").tap()
@@ -209,3 +209,113 @@ def test_technician_walks_a_whole_visit_on_the_phone(phone, technician, dispatch
     flat = re.sub(r"\s+", "", text)
     assert "Zhou Min" in text or "ZhouMin" in flat
     assert sig.content_sha256 in flat
+
+
+def test_technician_walks_a_visit_in_chinese_also_offline(browser, live_server, technician, dispatcher, finance,
+                                                          browser_login):
+    """The same phone in Chinese (the browser says zh-CN): labels, badges, the outbox and its panel, the
+    sign-off drawn with no signal, in the users' words; no button wider than the screen."""
+    from flask_babel import force_locale, gettext
+
+    from dispatch.core.i18n import label
+    from tests.browser.conftest import PHONE
+
+    def zh(text: str, **values: Any) -> str:
+        with force_locale("zh_CN"):
+            return gettext(text, **values)
+
+    def zh_status(value: str) -> str:
+        with force_locale("zh_CN"):
+            return label(value, "visit_status")
+
+    def fits(pg: Any) -> None:
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+        wide = pg.evaluate("""Array.from(document.querySelectorAll('button, a.button'))
+            .filter(b => b.offsetParent && (b.scrollWidth > b.clientWidth + 1 || b.getBoundingClientRect().right > 391))
+            .map(b => b.textContent.trim())""")
+        assert not wide, f"buttons overflow: {wide}"
+
+    assert zh("Customer sign-off") == "客户签字"  # the catalogue speaks Chinese
+    billing_parts.create_part(finance, sku="CAP-35", name="Run capacitor 35 uF", unit_price="88.50")
+    db.session.commit()
+    visit_id = visit_today(dispatcher, technician, customer_name="金龙酒家", contact="周女士")
+    context = browser.new_context(base_url=live_server, locale="zh-CN", **PHONE)
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    try:
+        browser_login(pg, technician)
+        assert pg.url.endswith("/t/")
+        assert pg.locator("html").get_attribute("lang") == "zh-CN"
+        card = pg.locator(f'[data-visit-id="{visit_id}"]')
+        expect(card.locator("a.button", has_text=zh("Open visit"))).to_be_visible()
+        expect(pg.locator(".tabs")).to_contain_text(zh("Tomorrow"))
+        pg.wait_for_selector("html[data-offline-ready='1']")
+        fits(pg)
+        snap(pg, "phone-zh-01-today")
+
+        with pg.expect_navigation():
+            card.locator("a", has_text=zh("Open visit")).tap()
+        expect(pg.locator("#slip-h")).to_have_text(zh("The job"))
+        fits(pg)
+        snap(pg, "phone-zh-02-visit")
+        tap_and_reload(pg, pg.locator("button", has_text=zh("On my way")))
+        assert pg.locator(".visit-head .badge").first.inner_text() == zh_status("on_the_way")
+        tap_and_reload(pg, pg.locator("button", has_text=zh("Arrived")))
+        assert pg.locator(".visit-head .badge").first.inner_text() == zh_status("on_site")
+
+        # A refusal in the panel speaks Chinese and names the field as the form does.
+        form = pg.locator("form.complete-form")
+        expect(form.locator("legend").first).to_have_text(zh("Parts used"))
+        form.locator("button[type=submit]").tap()
+        panel = pg.locator("#outbox-conflicts")
+        expect(panel.locator("h2")).to_have_text(zh("These changes were not saved"))
+        expect(panel).to_contain_text(zh("%(field)s: %(problem)s", field=zh("What was done"), problem=zh("required")))
+        fits(pg)
+        snap(pg, "phone-zh-03-refused")
+        panel.locator("button", has_text=zh("Dismiss")).tap()
+        expect(panel).to_have_count(0)
+
+        # No signal: the completion with a part waits in the outbox, said in Chinese.
+        context.set_offline(True)
+        form.locator("textarea[name=work_summary]").fill("更换了启动电容，试机正常。")
+        form.locator("input[name=labor_minutes]").fill("35")
+        form.locator("input[name='parts-0-sku']").fill("CAP-35")
+        form.locator("input[name=outcome][value=fixed]").check()
+        form.locator("button[type=submit]").tap()
+        waiting = zh("%(n)s change waiting", n=1)
+        assert "项更改待发送" in waiting
+        expect(pg.locator("#outbox-banner .outbox-count")).to_have_text(waiting)
+        expect(form.locator("button[type=submit]")).to_contain_text("待发送")
+        expect(pg.locator(".visit-head .badge").first).to_have_text(zh_status("completed"))
+        fits(pg)
+        snap(pg, "phone-zh-04-offline")
+
+        # The customer signs on the sign-off page saved before the work was recorded, still with no signal.
+        with pg.expect_navigation():
+            pg.locator("#sign-off a", has_text=zh("Customer sign-off")).tap()
+        assert "更换了启动电容" in pg.locator(".pwa-offline-record").inner_text()
+        assert zh("Work done") in pg.locator(".pwa-offline-record").inner_text()
+        pg.locator("input[name=signer_name]").fill("周敏")
+        draw_signature(pg, "#pwa-signature-pad")
+        pg.locator("input[name=technician_confirmed]").check()
+        fits(pg)
+        pg.locator("button", has_text=zh("Sign and seal")).click()  # see draw_signature
+        expect(pg.locator("#outbox-banner .outbox-count")).to_have_text(zh("%(n)s changes waiting", n=2))
+        snap(pg, "phone-zh-05-offline-signed")
+
+        # Back online: both are sent, and the fresh page is Chinese too.
+        context.set_offline(False)
+        pg.wait_for_selector("html[data-outbox-count='0'][data-offline-ready='1']")
+        pg.wait_for_selector(".signer")
+        assert pg.locator(".signer").inner_text() == "周敏"
+        expect(pg.locator("#work .sealed-note")).to_have_text(zh("Signed off: read-only."))
+        pg.locator("#sign-off").scroll_into_view_if_needed()
+        fits(pg)
+        snap(pg, "phone-zh-06-signed")
+    finally:
+        context.close()
+
+    db.session.rollback()
+    record = db.session.scalars(select(WorkRecord).where(WorkRecord.visit_id == visit_id)).one()
+    assert record.labor_minutes == 35 and record.sealed_at is not None
+    assert db.session.scalars(select(Signature).where(Signature.visit_id == visit_id)).one().signer_name == "周敏"

@@ -155,3 +155,32 @@ def test_public_endpoints_answer_anonymous(client, people):
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}).status_code == 401
     assert client.get("/static/css/app.css").status_code == 200
+
+
+def test_error_pages_speak_the_users_language(app, people, monkeypatch):
+    """403, 404 and 500 pages carry a message in the reader's language (here the browser's)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = people["sessions"]["technician"]
+        session["_fresh"] = True
+    zh, en = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+
+    def page(url: str, headers: dict[str, str], status: int) -> str:
+        response = client.get(url, headers=headers)
+        assert response.status_code == status, (url, response.status_code)
+        return response.get_data(as_text=True)
+
+    assert "您的角色无权使用此功能。" in page("/customers", zh, 403)
+    assert "Your role may not use this." in page("/customers", en, 403)
+    assert "此地址下没有内容。" in page("/no-such-page", zh, 404)
+    assert "There is nothing at this address." in page("/no-such-page", en, 404)
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    boom.allowed_roles = frozenset(ROLES)  # type: ignore[attr-defined]
+    monkeypatch.setitem(app.view_functions, "desk.home", boom)
+    monkeypatch.setattr(app.logger, "disabled", True)  # the traceback is expected
+    text = page("/", zh, 500)
+    assert "系统出错了。" in text and "a bug" not in text
+    assert "Something went wrong on our side." in page("/", en, 500)

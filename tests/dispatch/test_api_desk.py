@@ -652,3 +652,70 @@ def test_simultaneous_resends_with_one_idempotency_key_create_one_customer(api, 
     assert {status for status, _ in answers} == {201}
     assert len({payload["id"] for _, payload in answers}) == 1
     assert count(Customer) == 1
+
+
+# ----------------------------------------------------------------------------- the error shape in two languages
+
+
+def has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def in_both_languages(send: Any, status: int, code: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same refused request with Accept-Language zh-CN and en: the message (and the field messages)
+    follow the language; status, code and field names do not."""
+    zh = assert_error(send({"Accept-Language": "zh-CN,zh;q=0.9"}), status, code)
+    en = assert_error(send({"Accept-Language": "en"}), status, code)
+    assert has_chinese(zh["message"]) and not has_chinese(en["message"]), (zh, en)
+    assert set(zh["fields"]) == set(en["fields"])
+    for name in zh["fields"]:
+        assert has_chinese(zh["fields"][name]) and not has_chinese(en["fields"][name]), (name, zh, en)
+    return zh, en
+
+
+def test_refused_requests_speak_the_callers_language(api, desk, technician, world):
+    zh, en = in_both_languages(lambda h: desk.post("/api/v1/customers", data="{nope", headers=h,
+                                                   content_type="application/json"), 400, "malformed_json")
+    assert zh["message"].startswith("请求正文不是有效的 JSON") and en["message"].startswith("The body is not valid JSON")
+
+    zh, en = in_both_languages(lambda h: desk.post("/api/v1/customers", json={"phone": "13800000000"}, headers=h),
+                               422, "invalid")
+    assert zh["message"] == "客户无法保存。name：必填。" and zh["fields"] == {"name": "必填"}
+    assert en["message"] == "The customer cannot be saved. name: required." and en["fields"] == {"name": "required"}
+
+    zh, en = in_both_languages(lambda h: desk.post("/api/v1/calls", json=call_body(world, customer_id=999999),
+                                                   headers=h), 422, "unknown_id")
+    assert zh["message"] == "不存在 id 为 999999 的客户。" and en["message"] == "There is no customer with id 999999."
+
+    zh, en = in_both_languages(lambda h: desk.get("/api/v1/calls", query_string={"limit": "lots"}, headers=h),
+                               422, "invalid")
+    assert zh["fields"] == {"limit": "不是数字"} and en["fields"] == {"limit": "not a number"}
+    assert "limit" in zh["message"] and "1" in zh["message"] and "200" in zh["message"]
+
+    zh, en = in_both_languages(lambda h: api(technician).post("/api/v1/customers", json={}, headers=h),
+                               403, "forbidden")
+    assert zh["message"] == "您的角色无权使用此功能。" and en["message"] == "Your role may not use this."
+
+    in_both_languages(lambda h: desk.get("/api/v1/calls/999999", headers=h), 404, "not_found")
+    zh, en = in_both_languages(lambda h: desk.get("/api/v1/nowhere", headers=h), 404, "not_found")
+    assert zh["message"] == "此地址下没有内容。" and en["message"] == "There is nothing at this address."
+    zh, en = in_both_languages(lambda h: desk.delete("/api/v1/customers", headers=h), 405, "method_not_allowed")
+    assert "DELETE" in zh["message"] and "DELETE" in en["message"]
+
+    zh, en = in_both_languages(lambda h: api(None).get("/api/v1/me", headers=h), 401, "unauthorized")
+    assert "Authorization: Bearer" in zh["message"]  # what to send stays as the protocol spells it
+
+    key = {"Idempotency-Key": "bilingual-1"}
+    assert desk.post("/api/v1/customers", json={"name": "Once Co", "phone": "13800000000"}, headers=key).status_code \
+        == 201
+    in_both_languages(lambda h: desk.post("/api/v1/customers", json={"name": "Twice Co", "phone": "13800000000"},
+                                          headers={**key, **h}), 422, "idempotency_key_reused")
+
+
+def test_a_browser_setting_does_not_change_the_api_language(client, login, dispatcher):
+    """The API follows Accept-Language alone, even for a logged-in browser whose user chose Chinese."""
+    dispatcher.locale = "zh_CN"
+    db.session.commit()
+    login(dispatcher)
+    r = client.post("/api/v1/customers", json={"phone": "13800000000"}, headers={"Accept-Language": "en"})
+    assert assert_error(r, 422, "invalid")["fields"] == {"name": "required"}

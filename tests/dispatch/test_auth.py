@@ -114,7 +114,8 @@ def test_expired_and_revoked_tokens_are_401(app, client, dispatcher):
 def test_throttle_after_10_failures_counts_across_app_processes(app, client, dispatcher):
     """Two app instances (two workers) on one database share the count: the 11th try is refused."""
     other_app = create_app({"TESTING": True, "DATABASE_URL": app.config["DATABASE_URL"],
-                            "SECRET_KEY": "test-secret-key", "WTF_CSRF_ENABLED": False, "GEOCODER": "offline"})
+                            "SECRET_KEY": "test-secret-key", "WTF_CSRF_ENABLED": False, "GEOCODER": "offline",
+                            "DEFAULT_LOCALE": "en"})
     other = other_app.test_client()
     try:
         for i in range(10):
@@ -145,6 +146,34 @@ def test_throttle_window_is_15_minutes_and_success_clears_the_count(client, disp
     db.session.commit()
     assert token_for(client, "dan", PASSWORD).status_code == 200  # 9 in the window: still allowed
     assert db.session.scalar(select(func.count(LoginFailure.id)).where(LoginFailure.username == "dan")) == 0
+
+
+def test_refused_logins_speak_the_callers_language(client, dispatcher):
+    """The token endpoint's 401 and 429 and the login page's messages follow Accept-Language; codes do not."""
+    zh_header, en_header = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+    zh = assert_error(client.post("/api/v1/auth/token", json={"username": "dan", "password": "nope"},
+                                  headers=zh_header), 401, "invalid_credentials")
+    en = assert_error(client.post("/api/v1/auth/token", json={"username": "dan", "password": "nope"},
+                                  headers=en_header), 401, "invalid_credentials")
+    assert zh["message"] == "用户名或密码错误，或账户已停用。"
+    assert en["message"] == "Wrong username or password, or the account is disabled."
+    missing = assert_error(client.post("/api/v1/auth/token", json={}, headers=zh_header), 422, "invalid")
+    assert missing["message"] == "请填写用户名和密码。" and missing["fields"] == {"username": "必填", "password": "必填"}
+    page = client.post("/login", data={"username": "dan", "password": "nope"}, headers=zh_header)
+    assert page.status_code == 401 and "用户名或密码错误" in page.get_data(as_text=True)
+
+    db.session.add_all([LoginFailure(username="dan") for _ in range(10)])
+    db.session.commit()
+    zh = assert_error(token_for_in(client, zh_header), 429, "too_many_attempts")
+    en = assert_error(token_for_in(client, en_header), 429, "too_many_attempts")
+    assert zh["message"] == "该用户登录失败次数过多。请等待 15 分钟后再试。"
+    assert en["message"] == "Too many failed logins for this user. Wait 15 minutes and try again."
+    page = client.post("/login", data={"username": "dan", "password": PASSWORD}, headers=zh_header)
+    assert page.status_code == 429 and "请等待 15 分钟后再试" in page.get_data(as_text=True)
+
+
+def token_for_in(client: Any, headers: dict[str, str]) -> Any:
+    return client.post("/api/v1/auth/token", json={"username": "dan", "password": PASSWORD}, headers=headers)
 
 
 def test_throttle_counts_long_usernames_too(client):

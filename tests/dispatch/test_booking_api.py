@@ -406,3 +406,47 @@ def test_suggestions_say_when_nothing_fits(api, dispatcher, technician):
     db.session.commit()
     r = api(dispatcher).get(f"/api/v1/calls/{done.id}/suggestions")
     assert r.status_code == 409 and r.json["error"]["code"] == "call_not_bookable"
+
+
+# ----------------------------------------------------------------------------- in Chinese
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def test_booking_speaks_chinese_to_a_chinese_desk(api, client, login, dispatcher, technician):
+    """Messages, suggestions and the board in the users' words; the API keeps its codes and field names."""
+    call = make_call(dispatcher, required_skill="hvac", priority="urgent")
+    start, end = _slot(2)
+    works_at(technician, start - timedelta(hours=2), end + timedelta(hours=2))
+    desk = api(dispatcher)
+
+    r = desk.get(f"/api/v1/calls/{call.id}/suggestions", headers=ZH)
+    assert r.status_code == 200 and r.json["items"]
+    explanation = r.json["items"][0]["explanation"]
+    assert technician.name in explanation and "公里" in explanation and "可到达" in explanation
+    assert "预约截止时间" in explanation and "km" not in explanation.replace("公里", "")
+
+    r = desk.post(f"/api/v1/calls/{call.id}/visits", headers=ZH,
+                  json={"technician_id": technician.id, "start": start.isoformat(), "end": end.isoformat()})
+    assert r.status_code == 201, r.json
+    other = make_call(dispatcher)
+    r = desk.post(f"/api/v1/calls/{other.id}/visits", headers=ZH,
+                  json={"technician_id": technician.id, "start": start.isoformat(), "end": end.isoformat()})
+    assert r.status_code == 409 and r.json["error"]["code"] == "overlapping_visit"
+    assert "已有上门" in r.json["error"]["message"] and "start" in r.json["error"]["fields"]
+    assert r.json["error"]["fields"]["start"] == "与其他上门时间冲突"
+    visit_id = db.session.scalar(select(Visit.id).where(Visit.call_id == call.id))
+    r = desk.post(f"/api/v1/visits/{visit_id}/cancel", headers=ZH, json={"reason": " "})
+    assert r.status_code == 422 and r.json["error"]["message"].startswith("无法取消该上门。")
+    assert list(r.json["error"]["fields"]) == ["reason"]
+
+    login(dispatcher)
+    day = start.astimezone(local_tz()).date().isoformat()
+    html = client.get(f"/board?date={day}", headers=ZH).get_data(as_text=True)
+    assert "派工看板" in html and "待预约" in html and "打印派工单" in html and "Waiting to be booked" not in html
+    week = client.get(f"/board?date={day}&view=week", headers=ZH).get_data(as_text=True)
+    assert "周一" in week and "<th>技术人员</th>" in week
+    fragment = client.get(f"/board/calls/{other.id}/suggestions?from=board", headers=ZH).get_data(as_text=True)
+    assert "预约" in fragment and "手动选择技术人员和时间" in fragment
+    r = client.post(f"/board/visits/{visit_id}/cancel", headers={**ZH, "HX-Request": "true"}, data={"reason": ""})
+    assert "请填写取消上门的原因。" in r.get_data(as_text=True)

@@ -24,6 +24,11 @@ def text_of(response: Any) -> str:
     return response.get_data(as_text=True)
 
 
+def words_of(html: str) -> str:
+    """What a person reads: the page without its tags (a date may sit in a span that keeps it on one line)."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
 # ----------------------------------------------------------------------------- intake
 
 
@@ -42,7 +47,7 @@ def test_intake_saves_a_call_and_shows_number_category_reason_and_deadlines(clie
 
     # Picking the customer loads their sites and equipment, with the warranty shown.
     panel = text_of(client.get(f"/calls/new/customer?customer_id={customer.id}"))
-    assert "100 Century Avenue" in panel and "CH-1" in panel and f"under warranty until {warranty_end}" in panel
+    assert "100 Century Avenue" in panel and "CH-1" in panel and f"under warranty until {warranty_end}" in words_of(panel)
 
     response = client.post("/calls/new", data={
         "customer_id": customer.id, "site_id": site.id, "equipment_id": equipment.id, "problem_type": "not cooling",
@@ -53,7 +58,7 @@ def test_intake_saves_a_call_and_shows_number_category_reason_and_deadlines(clie
     assert call.category == "free" and call.required_skill == "hvac" and call.equipment_id == equipment.id
     page = text_of(client.get(response.headers["Location"]))
     assert re.search(r"SC-\d{4}-\d{6}", page) and call.number in page
-    assert f"free: under warranty until {warranty_end.isoformat()}" in page
+    assert f"free: under warranty until {warranty_end.isoformat()}" in words_of(page)
     assert localtime_text(call.booking_deadline) in page
     assert localtime_text(call.response_deadline) in page and localtime_text(call.resolution_deadline) in page
     assert "Book a visit by" in page and "left" in page
@@ -159,7 +164,7 @@ def test_customer_pages_duplicate_serial_and_contract_dates(client, login, dispa
 
     wrong_order = client.post(f"/customers/{customer.id}/contracts/new", data={
         "number": "MC-0042", "starts_on": "2026-12-01", "ends_on": "2026-01-01"})
-    assert wrong_order.status_code == 422 and "must be on or after starts_on" in text_of(wrong_order)
+    assert wrong_order.status_code == 422 and "must be on or after the start date" in text_of(wrong_order)
     assert 'value="MC-0042"' in text_of(wrong_order) and count(Contract) == 0
     equipment = db.session.scalar(select(Equipment))
     assert client.post(f"/customers/{customer.id}/contracts/new", data={
@@ -407,3 +412,66 @@ def test_each_intake_action_has_its_own_url(client, login, dispatcher):
     assert new.status_code == 200 and "Café Zürich" in text_of(new) and count(Customer) == 2
     refused = client.post("/calls/new/customers", data={"nc-name": "", "nc-phone": "1"})
     assert refused.status_code == 422 and count(Customer) == 2
+
+
+# ----------------------------------------------------------------------------- two languages
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+EN = {"Accept-Language": "en"}
+
+
+def test_calls_list_and_call_page_read_in_the_browsers_language(client, login, dispatcher):
+    customer = make_customer(name="Pudong Grand Hotel", phone="13812345678")
+    site = make_site(customer)
+    warranty_end = local_today() + timedelta(days=100)
+    equipment = make_equipment(customer, site, serial="CH-1", warranty_until=warranty_end)
+    login(dispatcher)
+    saved = client.post("/calls/new", headers=ZH, data={
+        "customer_id": customer.id, "site_id": site.id, "equipment_id": equipment.id, "problem_type": "not cooling",
+        "priority": "urgent", "channel": "phone", "description": "机房空调不制冷。", "on_site": "y"})
+    assert saved.status_code == 302
+    call = db.session.scalar(select(RepairCall))
+    add_note = client.post(f"/calls/{call.id}/notes", headers=ZH, data={"channel": "phone", "text": "已回电"})
+    assert add_note.status_code == 302
+
+    listed = text_of(client.get("/calls", headers=ZH))
+    assert 'lang="zh-CN"' in listed and call.number in listed
+    for words in ("报修单", "新建报修", "全部状态", "服务类别", "预约上门时限", "待派工", "免费服务", "紧急", "剩余"):
+        assert words in listed, words
+    for code in (">new<", ">free<", ">urgent<", "Free service", "Book visit by", " left"):
+        assert code not in listed, code
+
+    page = words_of(text_of(client.get(f"/calls/{call.id}", headers=ZH)))
+    for words in ("免费服务", f"保修期至 {warranty_end.isoformat()}", "预约上门时限", "首次响应时限", "解决时限",
+                  "沟通记录", "电话", "已回电", "进度记录", "报修已登记：待派工，免费服务", "小时"):
+        assert words in page, words
+    assert re.search(r"周[一二三四五六日] \d{4}-\d\d-\d\d \d\d:\d\d", page)  # the weekday in Chinese
+    for english in ("Book a visit by", "free: under warranty", "Communication log", "Phone", " left", "Wed ",
+                    "Call registered"):
+        assert english not in page, english
+
+    english_page = text_of(client.get(f"/calls/{call.id}", headers=EN))
+    assert 'lang="en"' in english_page
+    english = words_of(english_page)
+    for words in ("Free service", f"free: under warranty until {warranty_end.isoformat()}", "Book a visit by",
+                  "Communication log", "Phone", "Urgent", "New", "left", "Call registered as"):
+        assert words in english, words
+    assert not re.search("[\u4e00-\u9fff]", english.replace("机房空调不制冷。", "").replace("已回电", "")
+                         .replace("简体中文", ""))
+    listed_en = text_of(client.get("/calls", headers=EN))
+    assert "Book visit by" in listed_en and "Free service" in listed_en and "免费服务" not in listed_en
+
+
+def test_form_errors_and_domain_errors_speak_chinese(client, login, dispatcher):
+    login(dispatcher)
+    empty = client.post("/calls/new", headers=ZH, data={"problem_type": "", "description": ""})
+    assert empty.status_code == 422
+    page = text_of(empty)
+    assert "请先查找并选择客户" in page and "报修尚未保存" in page
+    customer = make_customer(name="Atlantis Co.", phone="13800000000")
+    lost = client.post(f"/customers/{customer.id}/sites/new", headers=ZH, data={"address": "Nowhere street 1"})
+    assert lost.status_code == 422 and "在地图上找不到这个地址" in text_of(lost)
+    wrong = client.post(f"/customers/{customer.id}/contracts/new", headers=ZH, data={
+        "number": "MC-1", "starts_on": "2026-12-01", "ends_on": "2026-01-01"})
+    assert wrong.status_code == 422 and "合同到期日期早于生效日期" in text_of(wrong)
+    assert "不能早于生效日期" in text_of(wrong)  # the field's message names the field by its label, not its code

@@ -47,7 +47,7 @@ def test_slip_prints_the_facts_and_chinese_text_round_trips() -> None:
                  "Contract service", "合同服务", "HT-2026-0815", "Urgent", "紧急",
                  "2026-11-23 09:12",  # received, in Asia/Shanghai
                  "2026-11-23 14:00 – 16:00",  # the appointment window, local
-                 "Huadong After-Sales Service Co.", "021-5888 0000", "Customer signature 客户签字"):
+                 "Huadong After-Sales Service Co.", "021-5888 0000", "Customer signature", "客户签字"):
         assert fact in text, fact
     assert "Reprint" not in text  # the first print is not marked
     assert "Service voucher" not in text  # a blank slip to fill in by hand

@@ -227,3 +227,92 @@ def test_the_desk_pages_link_to_the_slips(dispatcher: Any, technician: Any, clie
     # The link works with the browser session (no token), as a click from the page does.
     text, _ = pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
     assert visit.slip_number in text
+
+
+# ----------------------------------------------------------------------------- the printing user's language
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+EN = {"Accept-Language": "en"}
+
+
+def _cjk(text: str) -> set[str]:
+    return {ch for ch in text if "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"}
+
+
+def _first(text: str, primary: str, second: str) -> bool:
+    """Both are printed, `primary` first (the second language is the small line under it)."""
+    return primary in text and second in text and text.index(primary) < text.index(second)
+
+
+def _signed_contract_visit(api: Any, dispatcher: Any, technician: Any) -> Visit:
+    from tests.billing.helpers import call_of, catalogue
+    from tests.technicians.helpers import png_b64, today_visit
+
+    catalogue(dispatcher)
+    visit = today_visit(dispatcher, call_of("contract", dispatcher), technician)
+    tech = api(technician)
+    assert tech.post(f"/api/v1/visits/{visit.id}/arrive").status_code == 200
+    work = {"work_summary": "更换运行电容，清洗过滤网。", "labor_minutes": 45, "outcome": "fixed",
+            "parts": [{"sku": "CAP-45-5", "quantity": 1}]}
+    assert tech.post(f"/api/v1/visits/{visit.id}/complete", json=work).status_code == 200
+    r = tech.post(f"/api/v1/visits/{visit.id}/signature",
+                  json={"signer_name": "高先生", "image_png_base64": png_b64(), "technician_confirmed": True})
+    assert r.status_code == 201, r.json
+    return visit
+
+
+def test_slip_and_voucher_print_in_the_printing_users_language(app: Any, dispatcher: Any, technician: Any,
+                                                               api: Any, monkeypatch: Any, tmp_path: Any) -> None:
+    blank = book(dispatcher, technician, 10, customer_name="上海测试设备有限公司")
+    signed = _signed_contract_visit(api, dispatcher, technician)
+    client = api(dispatcher)
+
+    def pdf(visit: Visit, headers: dict[str, str], name: str) -> str:
+        response = client.get(f"/api/v1/visits/{visit.id}/slip.pdf", headers=headers)
+        (tmp_path / f"{name}.pdf").write_bytes(response.data)  # to look at: pdftoppm -png -r 70
+        return pdf_text(response)[0]
+
+    # Chinese first for a Chinese user, English as the small second line (SLIP_LANGUAGES="zh_CN,en").
+    zh = pdf(blank, ZH, "slip-zh")
+    for primary, second in (("服务派工单", "Dispatch slip"), ("报修单号", "Call no."), ("预约时间", "Appointment"),
+                            ("免费服务", "Free service"), ("客户签字", "Customer signature"), ("已修复", "Fixed"),
+                            ("携回修护", "Carry-back")):
+        assert _first(zh, primary, second), primary
+    assert "第 1 页" in zh and "上海测试设备有限公司" in zh
+    # English first for an English user, Chinese under it.
+    en = pdf(blank, EN, "slip-en")
+    for primary, second in (("Dispatch slip", "服务派工单"), ("Call no.", "报修单号"), ("Free service", "免费服务"),
+                            ("Customer signature", "客户签字")):
+        assert _first(en, primary, second), primary
+    assert "Page 1" in en
+
+    # The signed voucher: labels, the charge lines by kind, money in the locale's currency format.
+    zh = pdf(signed, ZH, "voucher-zh")
+    for primary, second in (("服务凭证", "Service voucher"), ("维修内容", "Work done"), ("合计", "Total"),
+                            ("上门费", "Call-out fee"), ("签字人", "Signed by"), ("已修复", "Fixed")):
+        assert _first(zh, primary, second), primary
+    assert "更换运行电容" in zh and "高先生" in zh and "¥" in zh and "CN¥" not in zh
+    assert "合同服务" in zh and "MC-0042" in zh  # the contract covers the call-out and the labor
+    en = pdf(signed, EN, "voucher-en")
+    for primary, second in (("Service voucher", "服务凭证"), ("Total", "合计"), ("Call-out fee", "上门费")):
+        assert _first(en, primary, second), primary
+    assert "CN¥" in en
+
+    # One language only: SLIP_LANGUAGES="en" prints no Chinese label at all; what people typed stays.
+    monkeypatch.setitem(app.config, "SLIP_LANGUAGES", "en")
+    only = pdf(blank, EN, "slip-en-only")
+    assert "Dispatch slip" in only and "Call no." in only
+    typed = ("上海测试设备有限公司", "王小明", "上海市浦东新区世纪大道100号")
+    assert all(t in only for t in typed)
+    for t in typed:
+        only = only.replace(t, "")
+    assert not _cjk(only), _cjk(only)
+    only = pdf(signed, EN, "voucher-en-only")
+    for t in ("更换运行电容，清洗过滤网。", "高先生"):
+        assert t in only
+        only = only.replace(t, "")
+    assert "Service voucher" in only and not _cjk(only), _cjk(only)
+    # and a Chinese user's print with SLIP_LANGUAGES="zh_CN": Chinese alone
+    monkeypatch.setitem(app.config, "SLIP_LANGUAGES", "zh_CN")
+    zh_only = pdf(blank, ZH, "slip-zh-only")
+    assert "服务派工单" in zh_only and "Dispatch slip" not in zh_only and "Call no." not in zh_only

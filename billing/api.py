@@ -36,7 +36,9 @@ OPENAPI: dict[str, Any] = {"schemas": {
         "unit_price": MONEY, "unit_cost": MONEY}},
     "Part": {"type": "object", "properties": {
         "id": {"type": "integer"}, "sku": {"type": "string"}, "name": {"type": "string"}, "unit": {"type": "string"},
-        "unit_price": {"type": "string"}, "unit_cost": {"type": ["string", "null"]}, "archived": {"type": "boolean"}}},
+        "unit_price": {"type": "string"},
+        "unit_cost": {"type": ["string", "null"], "description": "What the part costs us: only in answers to "
+                      "finance, managers and admins."}, "archived": {"type": "boolean"}}},
     "Charges": {"type": "object", "required": ["call_id", "category", "lines", "subtotal", "tax", "total_due",
                                                "currency", "explanation", "paid", "balance"], "properties": {
         "call_id": {"type": "integer"}, "category": {"enum": ["charged", "contract", "free"]},
@@ -91,7 +93,8 @@ def list_parts() -> Any:
         raise Invalid(_("limit must be a whole number from 1 to 200."), fields={"limit": _("1 to 200")})
     archived = request.args.get("archived") in ("1", "true") and current_user.role in FINANCE | {Role.MANAGER}
     parts = catalogue.search_parts(request.args.get("q"), int(raw), include_archived=archived)
-    return {"items": [schemas.part_json(p) for p in parts]}
+    costs = schemas.sees_costs(current_user)
+    return {"items": [schemas.part_json(p, costs=costs) for p in parts]}
 
 
 @bp.post("/parts")
@@ -103,14 +106,14 @@ def create_part() -> Any:
     part = catalogue.create_part(current_user, sku=data.get("sku"), name=data.get("name"),
                                  unit_price=data.get("unit_price"), unit_cost=data.get("unit_cost"),
                                  unit=data.get("unit"))
-    return schemas.part_json(part), 201
+    return schemas.part_json(part, costs=True), 201  # finance and admins, who set the cost
 
 
 @bp.get("/parts/<int:part_id>")
 @allow(ALL_ROLES)
 @api_view
 def get_part(part_id: int) -> Any:
-    return schemas.part_json(catalogue.get_part_or_404(part_id))
+    return schemas.part_json(catalogue.get_part_or_404(part_id), costs=schemas.sees_costs(current_user))
 
 
 @bp.patch("/parts/<int:part_id>")
@@ -126,7 +129,7 @@ def update_part(part_id: int) -> Any:
                       fields={k: _("cannot be changed") for k in sorted(unknown)})
     part = catalogue.update_part(current_user, part, name=data.get("name"), unit_price=data.get("unit_price"),
                                  unit_cost=data.get("unit_cost", part.unit_cost), unit=data.get("unit"))
-    return schemas.part_json(part)
+    return schemas.part_json(part, costs=True)
 
 
 @bp.post("/parts/<int:part_id>/archive")
@@ -134,7 +137,7 @@ def update_part(part_id: int) -> Any:
 @api_view
 def archive_part(part_id: int) -> Any:
     """Take a part out of the catalogue (old charge lines keep it)."""
-    return schemas.part_json(catalogue.archive_part(current_user, catalogue.get_part_or_404(part_id)))
+    return schemas.part_json(catalogue.archive_part(current_user, catalogue.get_part_or_404(part_id)), costs=True)
 
 
 @bp.get("/calls/<int:call_id>/charges")
@@ -143,7 +146,7 @@ def archive_part(part_id: int) -> Any:
 def call_charges(call_id: int) -> Any:
     """What a call costs: the lines, what covers each, tax, total due, paid and balance."""
     call = get_call_or_404(call_id, current_user)
-    return schemas.charge_sheet_json(charges.charges_for_call(call))
+    return schemas.charge_sheet_json(charges.charges_for_call(call), costs=schemas.sees_costs(current_user))
 
 
 @bp.get("/payments")

@@ -118,11 +118,15 @@ class ChargeLine(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "site" (a visit's work) or "workshop" (work on a carried-back item, visit_id NULL, source_ref its number).
+    source: Mapped[str] = mapped_column(String(10), default="site", server_default="site")
+    source_ref: Mapped[str | None] = mapped_column(String(30))
 
     call: Mapped[RepairCall] = relationship()
     visit: Mapped[Visit | None] = relationship()
 
-    __table_args__ = (CheckConstraint("kind in ('call_out','labor','part')", name="kind_known"),)
+    __table_args__ = (CheckConstraint("kind in ('call_out','labor','part')", name="kind_known"),
+                      CheckConstraint("source in ('site','workshop')", name="source_known"))
 
     @property
     def due(self) -> Decimal:

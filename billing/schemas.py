@@ -1,17 +1,27 @@
 """JSON output of billing's records, as the API contract (API.md) spells it: money as strings with two
-decimals, quantities without trailing zeros, times in ISO 8601."""
+decimals, quantities without trailing zeros, times in ISO 8601. What parts cost us (`unit_cost`, a line's
+and a sheet's `cost`) is only written with `costs=True`, for the roles `sees_costs` names."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from dispatch.core.models import Role
 from dispatch.core.timeutil import iso
 from dispatch.core.types import money
 
 from .models import ChargeLine, Part, Payment, Prices
 from .services.charges import ChargeSheet
 from .services.parts import format_quantity
+
+# Part costs are for finance, managers and admins (API.md, Billing): technicians and the desk never get them,
+# in any answer or page. The fields are left out (not null), so nothing hints at them either.
+SEES_COSTS = frozenset({Role.ADMIN, Role.MANAGER, Role.FINANCE})
+
+
+def sees_costs(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role in SEES_COSTS
 
 
 def format_rate(rate: Decimal) -> str:
@@ -32,20 +42,22 @@ def prices_json(prices: Prices) -> dict[str, Any]:
     }
 
 
-def part_json(part: Part) -> dict[str, Any]:
-    return {
+def part_json(part: Part, *, costs: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "id": part.id,
         "sku": part.sku,
         "name": part.name,
         "unit": part.unit,
         "unit_price": str(money(part.unit_price)),
-        "unit_cost": str(money(part.unit_cost)) if part.unit_cost is not None else None,
         "archived": part.archived_at is not None,
     }
+    if costs:
+        data["unit_cost"] = str(money(part.unit_cost)) if part.unit_cost is not None else None
+    return data
 
 
-def line_json(line: ChargeLine) -> dict[str, Any]:
-    return {
+def line_json(line: ChargeLine, *, costs: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "id": line.id,
         "visit_id": line.visit_id,
         "kind": line.kind,
@@ -56,11 +68,15 @@ def line_json(line: ChargeLine) -> dict[str, Any]:
         "unit_price": str(money(line.unit_price)),
         "amount": str(money(line.amount)),
         "due": str(money(line.due)),
-        "cost": str(money(line.cost)) if line.cost is not None else None,
         "covered": line.covered,
         "covered_by": line.covered_by,
         "locked": line.locked_at is not None,
+        "source": line.source,
+        "source_ref": line.source_ref,
     }
+    if costs:
+        data["cost"] = str(money(line.cost)) if line.cost is not None else None
+    return data
 
 
 def payment_json(payment: Payment) -> dict[str, Any]:
@@ -78,21 +94,23 @@ def payment_json(payment: Payment) -> dict[str, Any]:
     }
 
 
-def charge_sheet_json(sheet: ChargeSheet) -> dict[str, Any]:
-    return {
+def charge_sheet_json(sheet: ChargeSheet, *, costs: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "call_id": sheet.call_id,
         "category": sheet.category,
-        "lines": [line_json(ln) for ln in sheet.lines],
+        "lines": [line_json(ln, costs=costs) for ln in sheet.lines],
         "subtotal": str(sheet.subtotal),
         "tax_rate": format_rate(sheet.tax_rate),
         "tax": str(sheet.tax),
         "total_due": str(sheet.total_due),
         "currency": sheet.currency,
         "explanation": sheet.explanation,
-        "cost": str(sheet.cost),
         "list_total": str(sheet.list_total),
         "paid": str(sheet.paid),
         "balance": str(sheet.balance),
         "locked": sheet.locked,
         "payments": [payment_json(p) for p in sheet.payments],
     }
+    if costs:
+        data["cost"] = str(sheet.cost)
+    return data

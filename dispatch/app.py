@@ -93,8 +93,12 @@ def register_blueprints(app: Flask) -> None:
     import billing.api
     import billing.views
     import technicians.api
+    import technicians.carry_back_api
+    import technicians.carry_back_views
     import technicians.pwa
     import technicians.views
+    import technicians.workshop_api
+    import technicians.workshop_views  # noqa: F401  (the workshop's pages hang on the technicians blueprint)
 
     # The desk's pages ("desk") and its API ("api") are one blueprint each whose routes live in a module
     # per noun: importing those modules here, by name, attaches their routes before registration.
@@ -117,17 +121,18 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter  # before any rule: ids past the column's range 404
     pages = [login.bp, account.bp, i18n_views.bp, desk_views.bp, admin.bp, board.bp, slips_api.bp,
              billing.views.bp,
-             technicians.views.bp, technicians.pwa.bp]
+             technicians.views.bp, technicians.pwa.bp, technicians.carry_back_views.bp]
     apis = [login.api_bp, desk_api.bp, visits_api.bp,
             billing.api.bp,
-            technicians.api.bp]
+            technicians.api.bp, technicians.carry_back_api.bp, technicians.workshop_api.bp]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
         app.register_blueprint(bp)
         # API writes are checked in apiutil.api_authenticate: tokens need no CSRF, cookies do.
         csrf.exempt(bp)
-    register_openapi(app, visits_api.OPENAPI, billing.api.OPENAPI, technicians.api.OPENAPI)
+    register_openapi(app, visits_api.OPENAPI, slips_api.OPENAPI, billing.api.OPENAPI, technicians.api.OPENAPI,
+                     technicians.carry_back_api.OPENAPI, technicians.workshop_api.OPENAPI)
     protect(app)
 
 
@@ -138,6 +143,20 @@ def register_hooks(app: Flask) -> None:
     from .slips.data import register_voucher_provider
 
     register_voucher_provider(app, voucher_for)
+    from billing.panels import charges_panel
+    from technicians.panels import work_panel
+
+    from .views.calls import register_call_panel
+
+    for panel in (work_panel, charges_panel):  # the desk's call page: what was done on site, and the money
+        register_call_panel(app, panel)
+    from technicians.workshop_views import call_panel as carry_back_panel
+    from technicians.workshop_views import customer_panel as service_file_panel
+
+    from .views.customers import register_customer_panel
+
+    register_call_panel(app, carry_back_panel)  # where a carried-back product is, for the customer on the phone
+    register_customer_panel(app, service_file_panel)  # the customer's service file (客户服务档案)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -156,6 +175,8 @@ def register_template_helpers(app: Flask) -> None:
     from .core import models as core_models
 
     ui.init_app(app)
+    from . import geo
+    app.jinja_env.filters["site_place"] = geo.site_place
     i18n.register_labels(app, core_models.LABELS, desk_models.LABELS, billing.models.LABELS,
                          technicians.models.LABELS)
     i18n.register_js_messages(app, ui.JS_MESSAGES, technicians.pwa.JS_MESSAGES)

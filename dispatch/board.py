@@ -31,23 +31,26 @@ from .core.timeutil import (
 )
 from .models import RepairCall
 from .scheduling import booking, calendars, lanes, plans
-from .scheduling.visits import get_visit_or_404
+from .scheduling.visits import day_window, get_visit_or_404, visits_on
 from .services.calls import get_call_or_404
 from .services.users import technicians as active_technicians
+from .slips import services as slip_services
 
 bp = Blueprint("board", __name__)
 
 # ----------------------------------------------------------------------------- what the board shows
 
 
-def _board_args() -> tuple[date, str]:
+def _board_args() -> tuple[date, str, str | None]:
+    """The day and view asked for; a date that is no date, or out of range, shows today with the problem."""
     raw = request.args.get("date")
+    problem = None
     try:
-        day = parse_date(raw, "date") if raw else local_today()
-    except Invalid:
-        day = local_today()
+        day = parse_date(raw, "date", _("Date")) if raw else local_today()
+    except Invalid as exc:
+        day, problem = local_today(), exc.message
     view = "week" if request.args.get("view") == "week" else "day"
-    return day, view
+    return day, view, problem
 
 
 def _live_context(day: date, view: str, message: str | None = None, error: str | None = None) -> dict[str, Any]:
@@ -70,22 +73,25 @@ def _is_htmx() -> bool:
 @bp.get("/board")
 @allow(DESK)
 def board() -> Any:
-    day, view = _board_args()
-    return render_template("dispatch/board.html", **_live_context(day, view), timedelta=timedelta)
+    day, view, problem = _board_args()
+    return render_template("dispatch/board.html", **_live_context(day, view, error=problem),
+                           timedelta=timedelta), 422 if problem else 200
 
 
 @bp.get("/board/live")
 @allow(DESK)
 def live() -> Any:
     """The part of the board that refreshes itself: queue and lanes."""
-    day, view = _board_args()
-    return render_template("dispatch/board_live.html", **_live_context(day, view), timedelta=timedelta)
+    day, view, problem = _board_args()
+    return render_template("dispatch/board_live.html", **_live_context(day, view, error=problem),
+                           timedelta=timedelta), 422 if problem else 200
 
 
 # ----------------------------------------------------------------------------- suggestions and booking
 
 
-def _suggestions_context(call: RepairCall, origin: str, error: str | None = None) -> dict[str, Any]:
+def _suggestions_context(call: RepairCall, origin: str, error: str | None = None,
+                         additional: bool = False) -> dict[str, Any]:
     try:
         minutes = int(request.values.get("duration") or 0)
     except ValueError:
@@ -100,16 +106,32 @@ def _suggestions_context(call: RepairCall, origin: str, error: str | None = None
     duration = result.duration if result else plans.default_duration(call)
     return {"call": call, "result": result, "problem": problem, "error": error, "origin": origin,
             "technicians": plans.technicians_by_fit(call), "duration_minutes": int(duration.total_seconds() // 60),
-            "is_manager": current_user.role in (Role.MANAGER, Role.ADMIN)}
+            "is_manager": current_user.role in (Role.MANAGER, Role.ADMIN), "additional": additional,
+            "booked": booking.live_visits(call) if additional else [], "now": utcnow()}
+
+
+def _booked_context(call: RepairCall, origin: str, message: str | None = None, error: str | None = None,
+                    just_booked: Any = None) -> dict[str, Any]:
+    """The call's booked visits in place of the "Book" buttons (call page and board panel)."""
+    return {"call": call, "visits": booking.live_visits(call), "origin": origin, "message": message,
+            "error": error, "just_booked": just_booked, "slips": "slips_api.visit_slip" in current_app.view_functions}
+
+
+def _additional_asked(values: Any) -> bool:
+    return (values.get("additional") or "").lower() in ("1", "true", "on", "yes")
 
 
 @bp.get("/board/calls/<int:call_id>/suggestions")
 @allow(DESK)
 def call_suggestions(call_id: int) -> Any:
-    """The ranked suggestions for a call as an HTML fragment (board panel and call page)."""
+    """The ranked suggestions for a call as an HTML fragment (board panel and call page); once the call has
+    a live visit, that visit instead (suggestions for a second technician only with ?additional=1)."""
     call = get_call_or_404(call_id)
     origin = "board" if request.args.get("from") == "board" else "call"
-    return render_template("dispatch/_suggestions.html", **_suggestions_context(call, origin))
+    additional = _additional_asked(request.args)
+    if not additional and booking.live_visits(call):
+        return render_template("dispatch/_booked.html", **_booked_context(call, origin))
+    return render_template("dispatch/_suggestions.html", **_suggestions_context(call, origin, additional=additional))
 
 
 def _call_page(call: RepairCall) -> str:
@@ -126,14 +148,20 @@ def _technician_field(raw: str | None, problem: str) -> User | None:
         raise Invalid(problem) from None
 
 
+def _checked(values: Any, name: str) -> bool:
+    return (values.get(name) or "").lower() in ("1", "true", "on", "yes")
+
+
 @bp.post("/board/calls/<int:call_id>/book")
 @allow(DESK)
 @page_view
 def book(call_id: int) -> Any:
-    """Book from a suggestion (one click) or by hand (technician, start, duration)."""
+    """Book from a suggestion (one click) or by hand (technician, start, duration). A call that already has
+    a live visit is refused (409) unless the form books an additional technician on purpose."""
     call = get_call_or_404(call_id)
     form = request.form
     origin = "board" if form.get("from") == "board" else "call"
+    additional = _additional_asked(form)
     with form_errors() as messages:
         problem = _("Check the technician and the duration.")
         tech = _technician_field(form.get("technician_id"), problem)
@@ -146,13 +174,25 @@ def book(call_id: int) -> Any:
             except ValueError:
                 raise Invalid(problem) from None
         visit = booking.book_visit(current_user, call, tech, start, end,
-                                   override_reason=form.get("override_reason") or None, check_availability=True)
+                                   override_reason=form.get("override_reason") or None,
+                                   customer_requested=_checked(form, "customer_requested"), additional=additional,
+                                   check_availability=True)
     if messages:
         if not _is_htmx():
             flash(messages[0], "error")
             return redirect(url_for("board.board") if origin == "board" else _call_page(call))
+        if origin == "call" and messages.status == 409:
+            # The call page shows the visit that holds the call, with the message on top.
+            flash(messages[0], "error")
+            response = current_app.response_class("", status=409)
+            response.headers["HX-Redirect"] = _call_page(call)
+            return response
+        if not additional and booking.live_visits(call):
+            return render_template("dispatch/_booked.html",
+                                   **_booked_context(call, origin, error=messages[0])), messages.status
         return render_template("dispatch/_suggestions.html",
-                               **_suggestions_context(call, origin, error=messages[0]))
+                               **_suggestions_context(call, origin, error=messages[0],
+                                                      additional=additional)), messages.status
     text = _("Booked %(slip)s: %(name)s, %(start)s–%(end)s for call %(number)s.", slip=visit.slip_number,
              name=visit.technician.name, start=datetime_text(visit.start, weekday=True),
              end=localtime_text(visit.end, "%H:%M"), number=call.number)
@@ -165,9 +205,51 @@ def book(call_id: int) -> Any:
         response = current_app.response_class("")
         response.headers["HX-Redirect"] = _call_page(call)
         return response
-    response = current_app.make_response(render_template("dispatch/_booked.html", visit=visit, message=text))
+    response = current_app.make_response(render_template(
+        "dispatch/_booked.html", **_booked_context(call, origin, message=text, just_booked=visit)))
     response.headers["HX-Trigger"] = "booked"
     return response
+
+
+# ----------------------------------------------------------------------------- printing slips
+
+
+def _print_redirect(pdf_url: str) -> Any:
+    """After counting, the PDF itself (a read that counts nothing), in the tab the print form opened."""
+    return redirect(pdf_url, code=303)
+
+
+@bp.post("/board/visits/<int:visit_id>/print")
+@allow(DESK)
+@page_view
+def print_slip(visit_id: int) -> Any:
+    """The print button of one slip (the voucher once signed): count the print, then show the PDF."""
+    visit = get_visit_or_404(visit_id, current_user)
+    slip_services.record_prints(current_user, [visit])
+    return _print_redirect(url_for("slips_api.visit_slip", visit_id=visit.id))
+
+
+@bp.post("/board/slips/print")
+@allow(DESK)
+@page_view
+def print_day_slips() -> Any:
+    """The board's "print the day's slips": every technician's (or one's) slips of a day in one PDF, each
+    counted once."""
+    form = request.form
+    with form_errors() as messages:
+        day = parse_date(form.get("date"), "date", _("Date"))
+        raw_tech = form.get("technician_id") or None
+        try:
+            tech_id = int(raw_tech) if raw_tech else None
+        except ValueError:
+            raise Invalid(_("Choose a technician.")) from None
+        tech_id = slip_services.printable_technician(current_user, tech_id)
+        visits = visits_on(*day_window(day), tech_id)
+        slip_services.record_prints(current_user, visits)
+    if messages:
+        flash(messages[0], "error")
+        return redirect(url_for("board.board"))
+    return _print_redirect(url_for("slips_api.day_slips", date=day.isoformat(), technician_id=tech_id))
 
 
 def _after_change(message: str | None, error: str | None) -> Any:

@@ -1,4 +1,5 @@
-"""Shell commands: `users create`, `seed-demo`. One group per domain; each commits once."""
+"""Shell commands: `users create|set-password|disable|enable|list`, `seed-demo`. One group per domain;
+each commits once."""
 
 from __future__ import annotations
 
@@ -56,6 +57,58 @@ def set_password_command(username: str, password: str) -> None:
     click.echo(_("Password changed for %(username)s.", username=username))
 
 
+def _set_active(username: str, active: bool, reason: str | None) -> None:
+    """Disable or enable an account as the admin's page does (audited; disabling ends sessions and tokens)."""
+    from .services.users import update_user, user_by_username
+
+    with write_transaction():
+        user = user_by_username(username)
+        if user is None:
+            raise click.ClickException(_("No user %(username)s.", username=username))
+        if user.active == active:
+            db.session.rollback()
+            click.echo(_("%(username)s is already active.", username=username) if active
+                       else _("%(username)s is already disabled.", username=username))
+            return
+        try:
+            update_user(None, user, active=active, reason=reason or _("from the command line"))
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from None
+    click.echo(_("Enabled %(username)s (%(name)s); they can log in again.", username=username, name=user.name)
+               if active else _("Disabled %(username)s (%(name)s); their sessions and tokens have ended.",
+                                username=username, name=user.name))
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--reason", default=None, help="Why, for the audit trail (e.g. left the company).")
+def disable_user_command(username: str, reason: str | None) -> None:
+    """Disable an account: the user can no longer log in; their sessions and API tokens end now."""
+    _set_active(username, False, reason)
+
+
+@users.command("enable")
+@click.argument("username")
+@click.option("--reason", default=None, help="Why, for the audit trail.")
+def enable_user_command(username: str, reason: str | None) -> None:
+    """Enable a disabled account again (with the password it had)."""
+    _set_active(username, True, reason)
+
+
+@users.command("list")
+@click.option("--role", default=None, type=click.Choice(["admin", "manager", "dispatcher", "technician", "finance"]))
+def list_users_command(role: str | None) -> None:
+    """The accounts: username, role, name, and whether they are disabled."""
+    from .core.i18n import label
+    from .services.users import accounts
+
+    for user in accounts(role):
+        state = "" if user.active else "  " + _("(disabled)")
+        click.echo(f"{user.username:<20} {label(user.role, 'role'):<12} {user.name}{state}")
+
+
 @click.command("seed-demo")
 def seed_demo_command() -> None:
     """Fill an empty database with a believable demo (does nothing if it is already there)."""
@@ -67,6 +120,24 @@ def seed_demo_command() -> None:
     click.echo(_("Demo data loaded.") if created else _("Demo data already present; nothing changed."))
 
 
+sites = AppGroup("sites", help="Customers' sites on the map.")
+
+
+@sites.command("relocate")
+def relocate_sites_command() -> None:
+    """Place again the sites the offline geocoder placed (after an upgrade of it); those it cannot place
+    now are listed, for a dispatcher to correct on the site's page."""
+    from .geo import site_place
+    from .services.customers import relocate_geocoded_sites
+
+    with write_transaction():
+        done = relocate_geocoded_sites(None)
+        db.session.commit()
+        for site, problem in done:
+            click.echo(f"{site.id:>6}  {site.address}  ->  {problem or site_place(site)}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users)
+    app.cli.add_command(sites)
     app.cli.add_command(seed_demo_command)

@@ -25,6 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .core.i18n import _l
 from .core.models import ROLE_LABELS, Role
+from .core.validate import DateInRange
 from .models import (
     CATEGORY_LABELS,
     CHANNEL_LABELS,
@@ -91,10 +92,19 @@ class CustomerForm(FlaskForm):
     email = StringField(_l("E-mail"), filters=[blank_to_none],
                         validators=[Optional(), Length(max=200), Email(check_deliverability=False)])
     notes = TextAreaField(_l("Notes"), filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
+    # Shown only when the name or phone is already on file (a new customer only).
+    confirm_duplicate = BooleanField(_l("This is a different customer: add it anyway"))
 
 
 class SiteForm(FlaskForm):
     address = StringField(_l("Address"), filters=[strip], validators=[DataRequired(), Length(max=500)])
+    latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
+
+
+class SitePlaceForm(FlaskForm):
+    """The dispatcher corrects where a site is: a place the address may mean (`code`), or coordinates."""
+    code = HiddenField(filters=[blank_to_none], validators=[Optional(), Length(max=40)])
     latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
     longitude = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
 
@@ -104,13 +114,13 @@ class EquipmentForm(FlaskForm):
     model = StringField(_l("Model"), filters=[strip], validators=[DataRequired(), Length(max=200)])
     serial_number = StringField(_l("Serial number"), filters=[strip],
                                 validators=[DataRequired(), Length(max=200)])
-    warranty_until = DateField(_l("Warranty until"), validators=[Optional()])
+    warranty_until = DateField(_l("Warranty until"), validators=[Optional(), DateInRange()])
 
 
 class ContractForm(FlaskForm):
     number = StringField(_l("Contract number"), filters=[strip], validators=[DataRequired(), Length(max=60)])
-    starts_on = DateField(_l("Starts on"), validators=[InputRequired(message=_l("Give the first day."))])
-    ends_on = DateField(_l("Ends on"), validators=[InputRequired(message=_l("Give the last day."))])
+    starts_on = DateField(_l("Starts on"), validators=[InputRequired(message=_l("Give the first day.")), DateInRange()])
+    ends_on = DateField(_l("Ends on"), validators=[InputRequired(message=_l("Give the last day.")), DateInRange()])
     equipment_ids = SelectMultipleField(_l("Covered equipment (none ticked: all of the customer's equipment)"),
                                         coerce=int, validators=[Optional()],
                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
@@ -137,6 +147,26 @@ class CallForm(FlaskForm):
                                  validators=[Optional(), Length(max=60)])
 
 
+class CallEditForm(FlaskForm):
+    """Correcting a call that is not booked yet (the customer stays; site and equipment are theirs)."""
+
+    site_id = SelectField(_l("Site"), coerce=int, validators=[InputRequired(message=_l("Pick the site."))])
+    equipment_id = SelectField(_l("Equipment"), coerce=int, validators=[InputRequired()])
+    problem_type = StringField(_l("Problem type"), filters=[strip], validators=[DataRequired(), Length(max=100)])
+    priority = SelectField(_l("Priority"), choices=PRIORITIES)
+    channel = SelectField(_l("Channel"), choices=CHANNELS)
+    description = TextAreaField(_l("What the customer says"), filters=[strip],
+                                validators=[DataRequired(), Length(max=5000)])
+    required_skill = StringField(_l("Required skill"), filters=[blank_to_none],
+                                 validators=[Optional(), Length(max=60)])
+
+
+class CancelCallForm(FlaskForm):
+    reason = TextAreaField(_l("Why is the call cancelled?"), filters=[strip],
+                           validators=[DataRequired(message=_l("Say why the call is cancelled.")),
+                                       Length(max=1000)])
+
+
 class _Inline(FlaskForm):
     """A part of the intake form saved by its own button; the page's one CSRF token covers it."""
 
@@ -149,6 +179,7 @@ class NewCustomerForm(_Inline):
     phone = StringField(_l("Phone"), filters=[strip], validators=[DataRequired(), Length(max=40)])
     contact_name = StringField(_l("Contact person"), filters=[blank_to_none],
                                validators=[Optional(), Length(max=200)])
+    confirm_duplicate = BooleanField(_l("This is a different customer: add it anyway"))
 
 
 class NewSiteForm(_Inline):
@@ -161,7 +192,7 @@ class NewEquipmentForm(_Inline):
     model = StringField(_l("Model"), filters=[strip], validators=[DataRequired(), Length(max=200)])
     serial_number = StringField(_l("Serial number"), filters=[strip],
                                 validators=[DataRequired(), Length(max=200)])
-    warranty_until = DateField(_l("Warranty until"), validators=[Optional()])
+    warranty_until = DateField(_l("Warranty until"), validators=[Optional(), DateInRange()])
 
 
 class NoteForm(FlaskForm):
@@ -170,7 +201,7 @@ class NoteForm(FlaskForm):
     text = TextAreaField(_l("What was said / promised"), filters=[strip],
                          validators=[DataRequired(), Length(max=5000)])
     next_follow_up = DateTimeLocalField(_l("Next follow-up"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                                        validators=[Optional()])
+                                        validators=[Optional(), DateInRange(with_time=True)])
 
 
 class OverrideForm(FlaskForm):

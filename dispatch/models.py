@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -20,7 +21,9 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .core.extensions import Model, db
@@ -75,6 +78,9 @@ class VisitStatus(enum.StrEnum):
 
 LIVE_VISIT_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY, VisitStatus.ON_SITE,
                        VisitStatus.COMPLETED)
+# A visit that still holds the call (booked and not yet done): a second one is "already_booked".
+BOOKED_VISIT_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY, VisitStatus.ON_SITE)
+ONE_LIVE_VISIT_WHERE = "status IN ('scheduled', 'on_the_way', 'on_site') AND NOT additional"
 
 # What people read for these codes, in both languages (DOMAIN.md's words); the factory collects the table.
 # A call note's channel may also be "internal" (the desk's own remark) or "visit" (written on site).
@@ -95,8 +101,13 @@ VISIT_STATUS_LABELS = {VisitStatus.SCHEDULED: _l("Scheduled"), VisitStatus.ON_TH
 # The customer's rating at the follow-up call (回访), 1 to 5.
 RATING_LABELS = {"5": _l("very satisfied"), "4": _l("satisfied"), "3": _l("average"), "2": _l("unsatisfied"),
                  "1": _l("very unsatisfied")}
+# How precisely a site is placed (Site.precision, dispatch/geo.py).
+PRECISION_LABELS = {"exact": _l("exact position"), "district": _l("to within the district"),
+                    "city": _l("to within the city"), "province": _l("province only"),
+                    "country": _l("country only")}
 LABELS = {"channel": CHANNEL_LABELS, "priority": PRIORITY_LABELS, "category": CATEGORY_LABELS,
-          "call_status": CALL_STATUS_LABELS, "visit_status": VISIT_STATUS_LABELS, "rating": RATING_LABELS}
+          "call_status": CALL_STATUS_LABELS, "visit_status": VISIT_STATUS_LABELS, "rating": RATING_LABELS,
+          "precision": PRECISION_LABELS}
 
 
 # ----------------------------------------------------------------------------- people
@@ -164,6 +175,11 @@ class Site(Model):
     distance_km: Mapped[float] = mapped_column(Float)
     remote: Mapped[bool] = mapped_column(Boolean, default=False)
     geocoded_by: Mapped[str | None] = mapped_column(String(40))
+    # What the address was understood as (dispatch/geo.py): the place in its own script and in Latin
+    # letters, and how precise the position is ("district", "city" or "exact" coordinates).
+    place: Mapped[str | None] = mapped_column(String(200))
+    place_latin: Mapped[str | None] = mapped_column(String(200))
+    precision: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -257,6 +273,9 @@ class RepairCall(Model):
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A cancelled call keeps why and when (nothing is deleted); the audit trail keeps who.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(Integer)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -313,9 +332,17 @@ class Visit(Model):
     status: Mapped[str] = mapped_column(String(20), default=VisitStatus.SCHEDULED)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     override_reason: Mapped[str | None] = mapped_column(Text)
-    print_count: Mapped[int] = mapped_column(Integer, default=0)
+    print_count: Mapped[int] = mapped_column(Integer, default=0)  # prints of the dispatch slip
+    # Prints of the signed service voucher (服务凭证), counted apart: the customer's first is no reprint.
+    voucher_print_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A second technician on the same call on purpose (booked with "additional": true).
+    additional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # A start after the booking deadline because the customer asked for that day (with override_reason).
+    customer_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # The technicians this visit was taken from (a reassignment), so the first one's phone can say so.
     former_technician_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # "service" (the usual visit) or "return" (bringing a carried-back item back to the customer).
+    kind: Mapped[str] = mapped_column(String(10), default="service", server_default="service")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -326,6 +353,9 @@ class Visit(Model):
     __table_args__ = (
         CheckConstraint('"end" > start', name="visit_order"),
         Index("ix_visits_technician_start", "technician_id", "start"),
+        # One live visit per call, unless booked as an additional technician on purpose.
+        Index("uq_visits_one_live_per_call", "call_id", unique=True,
+              sqlite_where=text(ONE_LIVE_VISIT_WHERE), postgresql_where=text(ONE_LIVE_VISIT_WHERE)),
     )
 
 
@@ -341,6 +371,8 @@ class GeocodeCache(Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     display_name: Mapped[str | None] = mapped_column(String(500))
+    # The place as understood: {"place", "place_latin", "precision", "code", "candidates"} (dispatch/geo.py).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("provider", "query", name="uq_geocode_cache_provider_query"),)

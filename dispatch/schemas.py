@@ -32,7 +32,17 @@ def customer_json(c: Customer) -> dict[str, Any]:
 def site_json(s: Site) -> dict[str, Any]:
     return {"id": s.id, "customer_id": s.customer_id, "address": s.address, "latitude": s.latitude,
             "longitude": s.longitude, "distance_km": s.distance_km, "remote": s.remote,
-            "geocoded_by": s.geocoded_by}
+            "geocoded_by": s.geocoded_by, "place": s.place, "place_latin": s.place_latin,
+            "precision": s.precision}
+
+
+def place_json(p: Any) -> dict[str, Any]:
+    """One place an address may mean (dispatch.geo.Place), with its distance from the service centre."""
+    from .geo import distance_from_centre_km
+
+    return {"code": p.code, "place": p.place, "place_latin": p.place_latin, "precision": p.precision,
+            "latitude": p.latitude, "longitude": p.longitude,
+            "distance_km": distance_from_centre_km(p.latitude, p.longitude)}
 
 
 def equipment_json(e: Equipment) -> dict[str, Any]:
@@ -61,7 +71,8 @@ def call_json(c: RepairCall) -> dict[str, Any]:
         "response_deadline": iso(c.response_deadline), "resolution_deadline": iso(c.resolution_deadline),
         "responded_at": iso(c.responded_at), "booked_at": iso(c.booked_at), "completed_at": iso(c.completed_at),
         "closed_at": iso(c.closed_at), "rating": c.rating, "feedback_comment": c.feedback_comment,
-        "parent_call_id": c.parent_call_id,
+        "parent_call_id": c.parent_call_id, "equipment_serial_number": c.equipment.serial_number if c.equipment else None,
+        "cancelled_at": iso(c.cancelled_at), "cancel_reason": c.cancel_reason,
     }
 
 

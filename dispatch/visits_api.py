@@ -40,14 +40,22 @@ def suggestion_json(s: Suggestion) -> dict[str, Any]:
 
 
 def visit_json(v: Visit) -> dict[str, Any]:
+    """A visit. The booking clock (24 h to agree the time) is met by the moment of booking: `booked_at`
+    and `within_deadline`; `starts_after_deadline` says the agreed start lies later (with its reason and
+    whether the customer asked for it)."""
     call = v.call
-    return {"id": v.id, "slip_number": v.slip_number, "status": v.status, "call_id": v.call_id,
+    deadline = call.booking_deadline
+    return {"id": v.id, "slip_number": v.slip_number, "status": v.status, "kind": v.kind, "call_id": v.call_id,
             "call_number": call.number, "call_status": call.status, "technician_id": v.technician_id,
             "technician_name": v.technician.name, "start": iso(v.start), "end": iso(v.end),
             "customer_name": call.customer.name, "site_address": call.site.address,
             "latitude": call.site.latitude, "longitude": call.site.longitude,
-            "within_deadline": call.booking_deadline is None or v.start <= call.booking_deadline,
-            "override_reason": v.override_reason, "cancel_reason": v.cancel_reason, "print_count": v.print_count}
+            "booked_at": iso(v.created_at), "booking_deadline": iso(deadline),
+            "within_deadline": deadline is None or v.created_at is None or v.created_at <= deadline,
+            "starts_after_deadline": booking.after_deadline(call, v.start),
+            "override_reason": v.override_reason, "customer_requested": bool(v.customer_requested),
+            "additional": bool(v.additional), "cancel_reason": v.cancel_reason,
+            "print_count": v.print_count or 0, "voucher_print_count": v.voucher_print_count or 0}
 
 
 def time_off_json(t: TimeOff) -> dict[str, Any]:
@@ -105,19 +113,24 @@ def suggestions(call_id: int) -> Any:
 @allow(DESK)
 @api_view
 def book(call_id: int) -> Any:
-    """Book a visit for a call: 409 overlapping_visit, 422 outside_booking_window (manager: override_reason)."""
+    """Book a visit for a call: 409 already_booked (unless "additional": true) or overlapping_visit; 422
+    start_in_past, or outside_booking_window without an override_reason (and customer_requested)."""
     call = get_call_or_404(call_id, current_user)
     f = Fields(body())
     start = f.datetime("start")
     end = f.datetime("end", required=False)
     minutes = f.integer("duration_minutes", required=False, minimum=15, maximum=720)
     override = f.text("override_reason", required=False, max_length=1000)
+    customer_requested = f.boolean("customer_requested")
+    additional = f.boolean("additional")
+    kind = f.choice("kind", ("service", "return"), required=False)  # default: return for a carried-back call
     f.check(_("The visit cannot be booked."))
     technician = _technician(f.data.get("technician_id"))
     assert start is not None
     end = plans.visit_end(call, start, end=end, minutes=minutes)
     visit = booking.book_visit(current_user, call, technician, start, end, override_reason=override,
-                               check_availability=True)
+                               customer_requested=customer_requested, additional=additional,
+                               check_availability=True, kind=kind)
     return visit_json(visit), 201
 
 
@@ -165,12 +178,14 @@ def reschedule(visit_id: int) -> Any:
     end = f.datetime("end", required=False)
     override = f.text("override_reason", required=False, max_length=1000)
     reason = f.text("reason", required=False, max_length=1000)
+    customer_requested = f.boolean("customer_requested")
     f.check(_("The visit cannot be moved."))
     technician = _technician(f.data["technician_id"]) if f.data.get("technician_id") is not None else None
     if technician is None and start is None and end is None:
         raise Invalid(_("Send technician_id, start or end."), fields={"start": _("nothing to change")})
     booking.reschedule_visit(current_user, visit, technician=technician, start=start, end=end,
-                             override_reason=override, reason=reason, check_availability=True)
+                             override_reason=override, reason=reason, customer_requested=customer_requested,
+                             check_availability=True)
     return visit_json(visit)
 
 
@@ -252,11 +267,12 @@ OPENAPI: dict[str, Any] = {"schemas": {
     "VisitIn": {"type": "object", "required": ["technician_id", "start"], "properties": {
         "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"}, "duration_minutes": {"type": "integer"},
-        "override_reason": {"type": "string"}}},
+        "override_reason": {"type": "string"}, "customer_requested": {"type": "boolean"},
+        "additional": {"type": "boolean"}}},
     "VisitPatch": {"type": "object", "properties": {
         "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"}, "override_reason": {"type": "string"},
-        "reason": {"type": "string"}}},
+        "customer_requested": {"type": "boolean"}, "reason": {"type": "string"}}},
     "ReasonIn": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
     "TechnicianPatch": {"type": "object", "properties": {
         "skills": {"type": "array", "items": {"type": "string"}}, "base_latitude": {"type": ["number", "null"]},

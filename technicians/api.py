@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from billing.schemas import charge_sheet_json, payment_json
+from billing.schemas import charge_sheet_json, payment_json, sees_costs
 from billing.services.charges import charges_for_call
 from billing.services.parts import MAX_PART_QUANTITY, MAX_SKU, QUANTITY_PLACES, parse_part_lines
 from dispatch.core.apiutil import api_view, body, optional_body, paginate
@@ -143,7 +143,7 @@ def my_visits() -> Any:
         raise Invalid(_("Days run from 1 to 7."), fields={"days": _("1 to 7")})
     today = local_today()
     visits = progress.technician_visits(current_user, *day_window(today, days=int(raw)))
-    return {"items": [visit_json(v) for v in visits], "next": None, "date": today.isoformat(),
+    return {"items": [visit_json(v) for v in visits], "next": None, "date": today.isoformat(),  # no costs
             "generated_at": iso(utcnow())}
 
 
@@ -152,7 +152,7 @@ def my_visits() -> Any:
 @api_view
 def visit_work(visit_id: int) -> Any:
     """One visit with its work record, parts, charges and signature."""
-    return visit_json(_visit(visit_id))
+    return visit_json(_visit(visit_id), costs=sees_costs(current_user))
 
 
 # ----------------------------------------------------------------------------- on site
@@ -203,7 +203,7 @@ def complete(visit_id: int) -> Any:
                            parts=parts, outcome=outcome or "")
     sheet = charges_for_call(visit.call)
     return {**visit_brief(visit), "call_status": visit.call.status, "work_record": work_record_json(record),
-            "charges": charge_sheet_json(sheet)}, 200
+            "charges": charge_sheet_json(sheet, costs=sees_costs(current_user))}, 200
 
 
 @bp.post("/visits/<int:visit_id>/signature")

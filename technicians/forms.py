@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from billing.models import ChargeLine
 from billing.services.parts import format_quantity
 from dispatch.core.i18n import _l
+from dispatch.core.validate import DateInRange
 
 from .models import LABELS, WorkRecord
 
@@ -89,7 +90,7 @@ class SignatureForm(FlaskForm):
 
 
 class AdminWorkForm(FlaskForm):
-    date = DateField(_l("Date"), validators=[DataRequired()])
+    date = DateField(_l("Date"), validators=[DataRequired(), DateInRange()])
     activity = SelectField(_l("Activity"), choices=_options(LABELS["activity"]), validators=[DataRequired()])
     minutes = IntegerField(_l("Minutes"), validators=[InputRequired(), NumberRange(min=1, max=1440)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])

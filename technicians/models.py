@@ -28,6 +28,34 @@ class VisitEventKind(enum.StrEnum):
     SIGNED = "signed"
 
 
+class CarryBackStatus(enum.StrEnum):
+    """Where a carried-back item is (携回修护): taken from the site, through the desk and workshop, back."""
+
+    IN_WORKSHOP = "in_workshop"  # taken back by the technician (API.md's status on creation)
+    RECEIVED = "received"  # handed in at the desk, in the customer's service file
+    DIAGNOSING = "diagnosing"
+    WAITING_PARTS = "waiting_parts"
+    REPAIRED = "repaired"
+    READY_TO_RETURN = "ready_to_return"
+    RETURNED = "returned"
+
+
+class CarryBackEventKind(enum.StrEnum):
+    STATUS = "status"
+    NOTE = "note"
+    PROMISE_MOVED = "promise_moved"
+    RECEIVED = "received"
+    RETURNED = "returned"
+    ASSIGNED = "assigned"  # the workshop technician changed
+    WORK = "work"  # parts and labor spent in the workshop
+    SERIAL = "serial"  # the unit was replaced: its new serial number
+
+
+class ReturnMethod(enum.StrEnum):
+    VISIT = "visit"
+    PICKUP = "pickup"
+
+
 class AdminActivity(enum.StrEnum):
     INSPECTION = "inspection"
     PARTS = "parts"
@@ -45,6 +73,21 @@ LABELS: dict[str, dict[str, object]] = {
                  AdminActivity.OTHER: _l("Other")},
     "visit_event": {VisitEventKind.ON_MY_WAY: _l("On my way"), VisitEventKind.ARRIVED: _l("Arrived"),
                     VisitEventKind.COMPLETED: _l("Work recorded"), VisitEventKind.SIGNED: _l("Signed by the customer")},
+    "carry_back_status": {CarryBackStatus.IN_WORKSHOP: _l("Taken back by the technician"),
+                          CarryBackStatus.RECEIVED: _l("Received at the desk"),
+                          CarryBackStatus.DIAGNOSING: _l("Diagnosing"),
+                          CarryBackStatus.WAITING_PARTS: _l("Waiting for parts"),
+                          CarryBackStatus.REPAIRED: _l("Repaired"),
+                          CarryBackStatus.READY_TO_RETURN: _l("Ready to return"),
+                          CarryBackStatus.RETURNED: _l("Returned")},
+    "carry_back_event": {CarryBackEventKind.STATUS: _l("Status changed"), CarryBackEventKind.NOTE: _l("Note"),
+                         CarryBackEventKind.PROMISE_MOVED: _l("Promised date moved"),
+                         CarryBackEventKind.RECEIVED: _l("Received at the desk"),
+                         CarryBackEventKind.RETURNED: _l("Returned to the customer"),
+                         CarryBackEventKind.ASSIGNED: _l("Assigned"),
+                         CarryBackEventKind.WORK: _l("Workshop work recorded"),
+                         CarryBackEventKind.SERIAL: _l("Unit replaced")},
+    "return_method": {ReturnMethod.VISIT: _l("Return visit"), ReturnMethod.PICKUP: _l("Pick-up at the desk")},
 }
 
 
@@ -135,3 +178,111 @@ class AdminWork(Model):
         Index("ix_admin_work_technician_date", "technician_id", "date"),
     )
 
+
+
+# ----------------------------------------------------------------------------- carry-back repairs (携回修护)
+
+CARRY_BACK_STATUSES = "'in_workshop','received','diagnosing','waiting_parts','repaired','ready_to_return','returned'"
+
+
+class CarryBack(Model):
+    """An item the technician took from the customer's site for repair in the workshop (one per visit).
+
+    Numbered CB-YYYY-NNNNNN (gapless per year). The customer's receipt (客户商品领取收据) is sealed by
+    receipt_sha256 over receipt_signed_content once the customer signs, as the visit voucher is.
+    """
+
+    __tablename__ = "carry_backs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("repair_calls.id"), index=True)
+    item: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200), default="")
+    serial_number: Mapped[str] = mapped_column(String(100), default="")
+    accessories: Mapped[str] = mapped_column(Text, default="")
+    condition: Mapped[str] = mapped_column(Text, default="")
+    stated_fault: Mapped[str] = mapped_column(Text, default="")
+    promised_return_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default=CarryBackStatus.IN_WORKSHOP)
+    taken_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The customer's signature on the receipt (the hand-over at the site).
+    receipt_signer_name: Mapped[str | None] = mapped_column(String(200))
+    receipt_signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    receipt_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    receipt_signed_content: Mapped[str | None] = mapped_column(Text)
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64))
+    new_serial_number: Mapped[str | None] = mapped_column(String(100))
+    return_method: Mapped[str | None] = mapped_column(String(10))
+    return_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_signer_name: Mapped[str | None] = mapped_column(String(200))
+    return_signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    return_signed_content: Mapped[str | None] = mapped_column(Text)
+    return_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    visit: Mapped[Visit] = relationship(foreign_keys=[visit_id])
+    call: Mapped[RepairCall] = relationship()
+    taken_by: Mapped[User] = relationship(foreign_keys=[taken_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+    received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id])
+    return_visit: Mapped[Visit | None] = relationship(foreign_keys=[return_visit_id])
+    photos: Mapped[list[CarryBackPhoto]] = relationship(back_populates="carry_back",
+                                                         order_by="CarryBackPhoto.id")
+    events: Mapped[list[CarryBackEvent]] = relationship(back_populates="carry_back",
+                                                         order_by="CarryBackEvent.id")
+
+    __table_args__ = (
+        CheckConstraint(f"status in ({CARRY_BACK_STATUSES})", name="status_known"),
+        CheckConstraint("return_method is null or return_method in ('visit','pickup')", name="return_method_known"),
+    )
+
+
+class CarryBackPhoto(Model):
+    """A photo of the item as taken (re-encoded JPEG, EXIF stripped, at most 1600 px a side)."""
+
+    __tablename__ = "carry_back_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    carry_back_id: Mapped[int] = mapped_column(ForeignKey("carry_backs.id"), index=True)
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(40), default="image/jpeg")
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    carry_back: Mapped[CarryBack] = relationship(back_populates="photos")
+
+
+class CarryBackEvent(Model):
+    """One step of the item's history: status changes, notes, a moved promise, received, returned."""
+
+    __tablename__ = "carry_back_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    carry_back_id: Mapped[int] = mapped_column(ForeignKey("carry_backs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    old_promised_on: Mapped[date | None] = mapped_column(Date)
+    new_promised_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    carry_back: Mapped[CarryBack] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("kind in ('status','note','promise_moved','received','returned','assigned','work',"
+                        "'serial')", name="kind_known"),
+    )

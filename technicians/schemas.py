@@ -53,8 +53,9 @@ def visit_brief(visit: Visit) -> dict[str, Any]:
             "end": iso(visit.end), "call_number": call.number, "problem_type": call.problem_type}
 
 
-def visit_json(visit: Visit) -> dict[str, Any]:
-    """Everything the visit page shows, for reading offline."""
+def visit_json(visit: Visit, *, costs: bool = False) -> dict[str, Any]:
+    """Everything the visit page shows, for reading offline; what parts cost us only with `costs` (never
+    for a technician: billing.schemas.sees_costs)."""
     call, site, customer, equipment = visit.call, visit.call.site, visit.call.customer, visit.call.equipment
     sheet = charges_for_call(call)
     record = work_record(visit)
@@ -80,7 +81,7 @@ def visit_json(visit: Visit) -> dict[str, Any]:
         "work_record": work_record_json(record),
         "parts": [{"sku": ln.sku, "name": ln.description, "quantity": format_quantity(ln.quantity)}
                   for ln in visit_parts(visit)],
-        "charges": charge_sheet_json(sheet),
+        "charges": charge_sheet_json(sheet, costs=costs),
         "signature": signature_json(signature(visit)),
         "actions": {name: url_for(f"technicians_api.{name}", visit_id=visit.id)
                     for name in ("on_my_way", "arrive", "complete", "signature", "payments")},

@@ -146,6 +146,9 @@ def complete(visit_id: int) -> Any:
         work.complete(current_user, v, work_summary=form.work_summary.data or "",
                       labor_minutes=form.labor_minutes.data or 0, parts=parse_part_lines(form.part_rows()),
                       outcome=form.outcome.data or "")
+        if form.outcome.data == "carry_back":  # on to the customer's product receipt (carry_back_views)
+            flash(_("Work recorded. Now fill in the customer's product receipt for the item you take."), "success")
+            return redirect(url_for("carry_back.take_form", visit_id=v.id))
         return _back_to(v, _("Work recorded. Take the payment if any is due, then ask the customer to sign."))
     _flash_errors(messages)
     return _visit_page(v, complete_form=form, status=messages.status)

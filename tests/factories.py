@@ -64,6 +64,7 @@ class CustomerFactory(ServiceFactory):
 
     @classmethod
     def _make(cls, actor: User | None = None, **kwargs: Any) -> Customer:
+        kwargs.setdefault("confirm_duplicate", True)  # tests make many customers with one phone on purpose
         return create_customer(actor, **kwargs)  # type: ignore[arg-type]
 
 

@@ -230,6 +230,83 @@ def lock_call_charges(call: RepairCall, visit: Visit, actor: User | None = None)
     return lines
 
 
+# ----------------------------------------------------------------------------- workshop work
+
+WORKSHOP = "workshop"
+
+
+def workshop_lines(call: RepairCall, ref: str) -> list[ChargeLine]:
+    """The live charge lines of the workshop work recorded under `ref` (a carry-back's receipt number)."""
+    lines = db.session.scalars(select(ChargeLine).where(
+        ChargeLine.call_id == call.id, ChargeLine.source == WORKSHOP, ChargeLine.source_ref == ref,
+        ChargeLine.voided_at.is_(None)))
+    return sorted(lines, key=lambda ln: (KIND_ORDER.get(ln.kind, 9), ln.id))
+
+
+def record_workshop_work(actor: User | None, call: RepairCall, *, ref: str, labor_minutes: int,
+                         parts: Sequence[tuple[str, Any]]) -> list[ChargeLine]:
+    """Workshop work on an item taken back from the call's site (携回修护), charged on the call like on-site
+    work and by the same rules (the call's category covers or charges each line; no second call-out fee).
+
+    Replaces what was recorded under `ref` before (the workshop corrects its own record until the item goes
+    back to the customer, when `lock_workshop_charges` seals it); returns the new lines."""
+    if isinstance(labor_minutes, bool) or not isinstance(labor_minutes, int) or \
+            not 0 <= labor_minutes <= MAX_LABOR_MINUTES:
+        raise Invalid(_("The labor time must be a whole number of minutes from 0 to %(max)d.",
+                        max=MAX_LABOR_MINUTES),
+                      fields={"labor_minutes": _("a whole number from 0 to %(max)d", max=MAX_LABOR_MINUTES)})
+    wanted = resolve_parts(parts)
+    lock_call(call)
+    mine = workshop_lines(call, ref)
+    if any(ln.locked_at is not None for ln in mine):
+        raise Conflict(_("The workshop work of %(ref)s is sealed; its charges can no longer change.", ref=ref),
+                       code="charges_locked")
+    before = [_line_snapshot(ln) for ln in mine]
+    now = utcnow()
+    for line in mine:
+        line.voided_at = now
+    prices = current_prices()
+    cover = coverage_for(call)
+    new: list[ChargeLine] = []
+
+    def add(kind: str, **values: Any) -> None:
+        covered = cover.covers(kind)
+        line = ChargeLine(call_id=call.id, visit_id=None, kind=kind, covered=covered,
+                          covered_by=cover.by if covered else None, source=WORKSHOP, source_ref=ref,
+                          created_by_id=actor.id if actor is not None else None, created_at=now, **values)
+        db.session.add(line)
+        new.append(line)
+
+    if labor_minutes > 0:
+        rate = money(prices.labor_rate_per_hour)
+        amount = money(Decimal(labor_minutes) * rate / Decimal(60))
+        hours = (Decimal(labor_minutes) / Decimal(60)).quantize(Decimal("0.0001"))
+        add(ChargeKind.LABOR, sku=None, description=f"Workshop labor {labor_minutes} min at {rate}/h",
+            quantity=hours, labor_minutes=labor_minutes, unit_price=rate, amount=amount, cost=amount)
+    for part, qty in wanted:
+        unit_price = money(part.unit_price)
+        add(ChargeKind.PART, sku=part.sku, description=part.name[:300], quantity=qty, unit_price=unit_price,
+            amount=money(qty * unit_price),
+            cost=money(qty * part.unit_cost) if part.unit_cost is not None else None)
+    db.session.flush()
+    audit.record(actor, call, "charges.workshop_recorded", before={"ref": ref, "lines": before},
+                 after={"ref": ref, "lines": [_line_snapshot(ln) for ln in new], "labor_minutes": labor_minutes})
+    return new
+
+
+def lock_workshop_charges(call: RepairCall, ref: str, actor: User | None = None) -> list[ChargeLine]:
+    """When the item goes back to the customer: the workshop lines become read-only, as a voucher's do."""
+    now = utcnow()
+    lines = workshop_lines(call, ref)
+    locked = [ln for ln in lines if ln.locked_at is None]
+    for line in locked:
+        line.locked_at = now
+    db.session.flush()
+    if locked:
+        audit.record(actor, call, "charges.workshop_locked", after={"ref": ref, "lines": [ln.id for ln in locked]})
+    return lines
+
+
 def _line_snapshot(line: ChargeLine) -> dict[str, Any]:
     return audit.snapshot(line, "kind", "sku", "quantity", "unit_price", "amount", "covered")
 

@@ -11,8 +11,9 @@ from ..core.apiutil import api_view, body, paginate
 from ..core.errors import Invalid
 from ..core.i18n import _
 from ..core.models import Role
-from ..core.security import DESK, MANAGERS, allow
-from ..core.validate import Fields
+from ..core.security import DESK, allow
+from ..core.timeutil import iso
+from ..core.validate import Fields, is_id
 from ..models import CallStatus, Category, Channel, Customer, Equipment, Priority, RepairCall, Site
 from ..schemas import call_json, note_json
 from ..services import calls
@@ -39,11 +40,17 @@ def create_call() -> Any:
     equipment = None
     if f.data.get("equipment_id") is not None:
         equipment = load_by_id(Equipment, f.data.get("equipment_id"), EQUIPMENT, "equipment_id")
+    # Open calls on the same equipment (or, without equipment, at the same site) come back with the new
+    # call, so a call-centre system can show them: the same fault may have been reported twice.
+    already_open = calls.open_calls_for(customer, site=site, equipment=equipment)
     call = calls.create_call(current_user, customer=customer, site=site, equipment=equipment,
                                 channel=channel or "", problem_type=problem_type or "", priority=priority or "",
                                 description=description or "", on_site=on_site,
                                 required_skill=skill.lower() if skill else None, received_at=received_at)
-    return call_json(call), 201
+    data = call_json(call)
+    data["open_calls"] = [{"id": c.id, "number": c.number, "status": c.status, "problem_type": c.problem_type,
+                           "received_at": iso(c.received_at)} for c in already_open]
+    return data, 201
 
 
 @bp.get("/calls")
@@ -78,16 +85,63 @@ def get_call(call_id: int) -> Any:
 
 
 @bp.patch("/calls/<int:call_id>")
-@allow(MANAGERS)
+@allow(DESK)
 @api_view
 def override_category(call_id: int) -> Any:
+    """Correct a call (desk roles, until it is booked) or override its category (managers, with a reason)"""
+    call = calls.get_call_or_404(call_id, current_user)
+    data = body()
+    f = Fields(data)
+    if "category" in data:
+        category = f.choice("category", [c.value for c in Category])
+        reason = f.text("reason", max_length=1000)
+        f.check(_("The category cannot be changed."))
+        calls.override_category(current_user, call, category or "", reason or "")
+        return call_json(call)
+    changes: dict[str, Any] = {}
+    if "description" in data:
+        changes["description"] = f.text("description", max_length=calls.MAX_DESCRIPTION)
+    if "problem_type" in data:
+        changes["problem_type"] = f.text("problem_type", max_length=100)
+    if "priority" in data:
+        changes["priority"] = f.choice("priority", [p.value for p in Priority])
+    if "channel" in data:
+        changes["channel"] = f.choice("channel", [c.value for c in Channel])
+    if "required_skill" in data:
+        changes["required_skill"] = f.text("required_skill", required=False, max_length=60)
+    for key in ("site_id", "equipment_id"):
+        if key in data:
+            value = data[key]
+            if key == "equipment_id" and value is None:
+                changes[key] = None  # not listed
+            elif not is_id(value):
+                f.errors[key] = _("required id")
+            else:
+                changes[key] = value
+    unknown = sorted(set(data) - set(calls.EDITABLE_FIELDS))
+    for key in unknown:
+        f.errors[key] = _("cannot be changed here") if key != "reason" else _("only with a category")
+    if not data:
+        raise Invalid(_("Send the fields to change: %(fields)s.", fields=", ".join(calls.EDITABLE_FIELDS)))
+    f.check(_("The call cannot be corrected."))
+    calls.update_call(current_user, call, **changes)
+    return call_json(call)
+
+
+@bp.post("/calls/<int:call_id>/cancel")
+@allow(DESK)
+@api_view
+def cancel_call(call_id: int) -> Any:
+    """Cancel a call with a reason; its scheduled visits are cancelled with it"""
     call = calls.get_call_or_404(call_id, current_user)
     f = Fields(body())
-    category = f.choice("category", [c.value for c in Category])
     reason = f.text("reason", max_length=1000)
-    f.check(_("The category cannot be changed."))
-    calls.override_category(current_user, call, category or "", reason or "")
+    f.check(_("The call cannot be cancelled."))
+    calls.cancel_call(current_user, call, reason or "")
     return call_json(call)
+
+
+cancel_call.openapi_status = "200"  # type: ignore[attr-defined]  # a POST that creates nothing (openapi.py)
 
 
 @bp.post("/calls/<int:call_id>/notes")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
 from flask_login import current_user
 
-from ..core.apiutil import api_view, body, paginate
+from ..core.apiutil import api_view, body, json_error, paginate
 from ..core.i18n import _
-from ..core.security import DESK, allow
+from ..core.security import DESK, allow, mask_phone
 from ..core.validate import Fields
 from ..models import Customer, Site
-from ..schemas import contract_json, customer_json, equipment_json, site_json
+from ..schemas import contract_json, customer_json, equipment_json, place_json, site_json
 from ..services import customers
 from .blueprint import CUSTOMER, SITE, bp, load_by_id
 
@@ -27,9 +28,20 @@ def create_customer() -> Any:
     contact = f.text("contact_name", required=False)
     email = f.text("email", required=False)
     notes = f.text("notes", required=False, max_length=2000)
+    confirm = f.boolean("confirm_duplicate")
     f.check(_("The customer cannot be saved."))
-    customer = customers.create_customer(current_user, name=name or "", phone=phone or "", contact_name=contact,
-                                         email=email, notes=notes)
+    try:
+        customer = customers.create_customer(current_user, name=name or "", phone=phone or "",
+                                             contact_name=contact, email=email, notes=notes,
+                                             confirm_duplicate=confirm)
+    except customers.PossibleDuplicate as exc:
+        # The customers already on file come back with the refusal; `"confirm_duplicate": true` creates anyway.
+        answer = json_error(exc.status, exc.code, exc.message, exc.fields)
+        payload = answer.get_json()
+        payload["error"]["matches"] = [{"id": c.id, "name": c.name, "phone": mask_phone(c.phone)}
+                                       for c in exc.matches]
+        answer.set_data(json.dumps(payload, ensure_ascii=False))
+        return answer
     return customer_json(customer), 201
 
 
@@ -79,6 +91,30 @@ def create_site(customer_id: int) -> Any:
     f.check(_("The site cannot be saved."))
     site = customers.add_site(current_user, customer, address=address or "", latitude=lat, longitude=lon)
     return site_json(site), 201
+
+
+@bp.get("/sites/<int:site_id>")
+@allow(DESK)
+@api_view
+def get_site(site_id: int) -> Any:
+    """A site with the places its address may mean (`candidates`), best first."""
+    site = customers.get_site_or_404(site_id)
+    return {**site_json(site), "candidates": [place_json(p) for p in customers.site_candidates(site)]}
+
+
+@bp.post("/sites/<int:site_id>/place")
+@allow(DESK)
+@api_view
+def place_site(site_id: int) -> Any:
+    """Correct where a site is: `{"code"}` of one of its candidates, or `{"latitude", "longitude"}`."""
+    site = customers.get_site_or_404(site_id)
+    f = Fields(body())
+    code = f.text("code", required=False, max_length=40)
+    lat = f.number("latitude", required=False, minimum=-90, maximum=90)
+    lon = f.number("longitude", required=False, minimum=-180, maximum=180)
+    f.check(_("The site cannot be placed."))
+    customers.place_site(current_user, site, code=code, latitude=lat, longitude=lon)
+    return site_json(site)
 
 
 @bp.post("/equipment")

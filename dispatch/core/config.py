@@ -11,7 +11,7 @@ from typing import Any
 _FLOATS = ("SERVICE_CENTER_LATITUDE", "SERVICE_CENTER_LONGITUDE", "REMOTE_RADIUS_KM", "ROAD_FACTOR",
            "AVERAGE_SPEED_KMH", "GEOCODER_MIN_DELAY_SECONDS")
 _INTS = ("REMOTE_BOOKING_HOURS", "BOOKING_HOURS", "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES",
-         "LOGIN_WINDOW_MINUTES")
+         "LOGIN_WINDOW_MINUTES", "SUGGESTION_HORIZON_DAYS")
 _STRINGS = ("DATABASE_URL", "SECRET_KEY", "TIMEZONE", "GEOCODER", "GEOCODER_USER_AGENT", "GEOCODER_DOMAIN", "GEOCODER_COUNTRY",
             "COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_PHONE", "COMPANY_LOGO", "PUBLIC_BASE_URL",
             "DEFAULT_LOCALE", "SLIP_LANGUAGES")
@@ -29,12 +29,15 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BOOKING_HOURS": 24,
         "REMOTE_BOOKING_HOURS": 48,
         "ROAD_FACTOR": 1.3,
+        # How many days ahead booking suggestions look for the earliest free slots (a scarce skill on a
+        # busy week still gets the next week's).
+        "SUGGESTION_HORIZON_DAYS": 14,
         "AVERAGE_SPEED_KMH": 40.0,
         # "offline" needs no network (packaged gazetteer); "nominatim", "photon" or "pelias" are real ones.
         "GEOCODER": "offline",
         "GEOCODER_USER_AGENT": "dispatch-field-service",
         "GEOCODER_DOMAIN": None,
-        # The offline gazetteer looks in this country only (ISO code; empty: the whole world).
+        # The offline geocoder looks in these countries only (ISO codes, comma-separated; empty: the whole world).
         "GEOCODER_COUNTRY": "CN",
         "GEOCODER_MIN_DELAY_SECONDS": 1.0,
         "API_TOKEN_HOURS": 12,
@@ -94,6 +97,8 @@ def from_environment(instance_path: str, overrides: dict[str, Any] | None = None
     cfg["JSON_SORT_KEYS"] = False
     if cfg["DEFAULT_LOCALE"] not in ("zh_CN", "en"):
         raise RuntimeError("DEFAULT_LOCALE must be zh_CN or en.")
+    if not 1 <= int(cfg["SUGGESTION_HORIZON_DAYS"]) <= 90:
+        raise RuntimeError("SUGGESTION_HORIZON_DAYS must be from 1 to 90.")
     return cfg
 
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -16,7 +18,7 @@ from .auth import authenticate, issue_token
 from .errors import DomainError, Invalid, TooManyRequests
 from .i18n import _, _l
 from .pages import page_view
-from .security import ALL_ROLES, allow, public
+from .security import ALL_ROLES, allow, allowed_roles, is_public, public
 from .timeutil import iso
 
 bp = Blueprint("auth", __name__)
@@ -41,6 +43,31 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def next_for(user: Any, target: str | None) -> str | None:
+    """`next` when it is a page of this site the user's role may open (the view's `allow` roles), else
+    None, and the login sends them to their own home: a technician who opened `/` (the desk) lands on
+    their day, not on "Not for your role"."""
+    target = safe_next(target)
+    if target is None:
+        return None
+    adapter = current_app.create_url_adapter(request)
+    path = urlsplit(target).path
+    if request.script_root and path.startswith(request.script_root + "/"):
+        path = path[len(request.script_root):]
+    if adapter is None:
+        return None
+    try:
+        try:
+            endpoint, _values = adapter.match(path, method="GET")
+        except RequestRedirect as moved:  # /t -> /t/: the page it leads to decides
+            endpoint, _values = adapter.match(urlsplit(moved.new_url).path, method="GET")
+    except HTTPException:
+        return None  # no such page, or not one to open: home is better than an error
+    if is_public(current_app, endpoint) or user.role in (allowed_roles(endpoint) or ()):
+        return target
+    return None
+
+
 def home_for(user: Any) -> str:
     if user.role == "technician":
         return url_for("technicians.today") if "technicians.today" in current_app.view_functions \
@@ -58,7 +85,7 @@ def home_for(user: Any) -> str:
 @page_view
 def login() -> Any:
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")) or home_for(current_user))
+        return redirect(next_for(current_user, request.args.get("next")) or home_for(current_user))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -70,7 +97,7 @@ def login() -> Any:
             return render_template("auth/login.html", form=form), 429
         if user is not None:
             login_user(user, remember=bool(form.remember.data))
-            return redirect(safe_next(request.args.get("next")) or home_for(user))
+            return redirect(next_for(user, request.args.get("next")) or home_for(user))
         form.password.errors.append(_("Wrong username or password, or the account is disabled."))
         status = 401
     elif request.method == "POST":

@@ -25,11 +25,21 @@ SCHEMAS: dict[str, Any] = {
     "Token": {"type": "object", "properties": {"token": {"type": "string"}, "role": {"type": "string"},
                                                "expires_at": {"type": "string", "format": "date-time"}}},
     "CustomerIn": {"type": "object", "required": ["name", "phone"], "properties": {
-        "name": {"type": "string", "maxLength": 200}, "phone": {"type": "string", "maxLength": 40},
-        "contact_name": {"type": "string"}, "email": {"type": "string"}}},
+        "name": {"type": "string", "maxLength": 200},
+        # Digits, spaces, + - ( ) . / and an extension, 5 to 20 digits; else 422 invalid_phone.
+        "phone": {"type": "string", "maxLength": 40,
+                  "pattern": r"^\+?[0-9 ()./-]+?(\s*([Ee][Xx][Tt]\.?|[Xx]|#|转|分机)\s*[0-9]{1,6})?$"},
+        "contact_name": {"type": "string"}, "email": {"type": "string"},
+        # A name or phone already on file is 409 possible_duplicate, with error.matches [{id, name, phone}],
+        # unless this is true.
+        "confirm_duplicate": {"type": "boolean"}}},
     "SiteIn": {"type": "object", "required": ["address"], "properties": {
         "address": {"type": "string", "maxLength": 500}, "latitude": {"type": "number"},
         "longitude": {"type": "number"}}},
+    # Correct where a site is: the code of one of GET /sites/{id}'s candidates, or coordinates.
+    "SitePlace": {"type": "object", "properties": {
+        "code": {"type": "string", "maxLength": 40}, "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180}}},
     "EquipmentIn": {"type": "object", "required": ["customer_id", "site_id", "model", "serial_number"],
                     "properties": {"customer_id": {"type": "integer"}, "site_id": {"type": "integer"},
                                    "model": {"type": "string"}, "serial_number": {"type": "string"},
@@ -56,10 +66,29 @@ SCHEMAS: dict[str, Any] = {
         "received_at": {"type": "string", "format": "date-time"},
         "booking_deadline": {"type": ["string", "null"], "format": "date-time"},
         "response_deadline": {"type": "string", "format": "date-time"},
-        "resolution_deadline": {"type": "string", "format": "date-time"}}},
+        "resolution_deadline": {"type": "string", "format": "date-time"},
+        "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
+        "cancel_reason": {"type": ["string", "null"]},
+        # Only in the answer to POST /calls: the open calls on the same equipment (or, without equipment, at
+        # the same site) when the call was registered; the call is created all the same.
+        "open_calls": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "number": {"type": "string"}, "status": {"type": "string"},
+            "problem_type": {"type": "string"}, "received_at": {"type": "string", "format": "date-time"}}}}}},
     "CategoryOverride": {"type": "object", "required": ["category", "reason"],
                          "properties": {"category": {"enum": ["charged", "contract", "free"]},
                                         "reason": {"type": "string"}}},
+    # Desk roles, while the call is new (else 409 call_not_editable): the category and deadlines are worked
+    # out again. `equipment_id: null` means the equipment is not listed.
+    "CallCorrection": {"type": "object", "minProperties": 1, "properties": {
+        "description": {"type": "string", "maxLength": 5000}, "problem_type": {"type": "string", "maxLength": 100},
+        "priority": {"enum": ["urgent", "high", "normal", "low"]},
+        "channel": {"enum": ["phone", "email", "web", "messaging", "walk_in"]},
+        "site_id": {"type": "integer"}, "equipment_id": {"type": ["integer", "null"]},
+        "required_skill": {"type": ["string", "null"], "maxLength": 60}}},
+    "CallPatch": {"oneOf": [{"$ref": "#/components/schemas/CategoryOverride"},
+                            {"$ref": "#/components/schemas/CallCorrection"}]},
+    "CallCancel": {"type": "object", "required": ["reason"], "properties": {
+        "reason": {"type": "string", "maxLength": 1000}}},
     "NoteIn": {"type": "object", "required": ["channel", "text"], "properties": {
         "channel": {"type": "string"}, "text": {"type": "string"},
         "next_follow_up": {"type": "string", "format": "date-time"}}},
@@ -72,11 +101,13 @@ BODIES: dict[str, tuple[str | None, str | None]] = {
     "auth_api.token": ("TokenRequest", "Token"),
     "api.create_customer": ("CustomerIn", None),
     "api.create_site": ("SiteIn", None),
+    "api.place_site": ("SitePlace", None),
     "api.create_equipment": ("EquipmentIn", None),
     "api.create_contract": ("ContractIn", None),
     "api.create_call": ("CallIn", "Call"),
     "api.get_call": (None, "Call"),
-    "api.override_category": ("CategoryOverride", "Call"),
+    "api.override_category": ("CallPatch", "Call"),
+    "api.cancel_call": ("CallCancel", "Call"),
     "api.add_note": ("NoteIn", None),
     "api.feedback": ("FeedbackIn", "Call"),
 }

@@ -84,6 +84,10 @@ def protect(app: Flask) -> None:
         if current_user.role not in roles:
             if api:
                 return json_error(403, "forbidden", _("Your role may not use this."))
+            if request.method == "GET" and request.path == "/":
+                from .login import home_for  # the site's root is everyone's way in: their own home
+
+                return redirect(home_for(current_user))
             g.forbidden = True
             from flask import abort
 

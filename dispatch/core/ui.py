@@ -25,7 +25,8 @@ NAVIGATION = [
     ("board.board", _l("Board"), {"admin", "manager", "dispatcher"}),
     ("desk.customers", _l("Customers"), {"admin", "manager", "dispatcher"}),
     ("technicians.today", _l("Today"), {"technician"}),
-    ("technicians.workshop", _l("Workshop"), {"admin", "manager", "technician"}),
+    # the desk too: it confirms the hand-in of carried-back items and hands them back at a pick-up
+    ("technicians.workshop", _l("Workshop"), {"admin", "manager", "dispatcher", "technician"}),
     ("billing.home", _l("Billing"), {"admin", "manager", "finance"}),
     ("desk.reports", _l("Reports"), {"admin", "manager", "finance"}),
     ("board.technicians", _l("Technicians"), {"admin", "manager"}),
@@ -80,4 +81,6 @@ JS_MESSAGES: dict[str, object] = {
     "span.days": _l("%(d)s d %(h)s h"),
     "span.hours": _l("%(h)s h %(m)s min"),
     "span.minutes": _l("%(m)s min"),
+    # The intake's category line (desk.js).
+    "intake.will_be": _l("This call will be:"),
 }

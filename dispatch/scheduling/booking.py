@@ -5,8 +5,17 @@ PostgreSQL an exclusion constraint over (technician, time range) for live visits
 write request runs in one BEGIN IMMEDIATE transaction, so the check below and the insert cannot
 interleave with another writer.
 
-The desk (API and board) also applies the working-hours / time-off check (check_availability=True):
-a slot outside them is refused with 422 unless a manager gives a reason.
+A call holds one live visit (scheduled, on the way or on site): a second booking is 409 already_booked
+unless it is an additional technician on purpose. The call's row is locked first (FOR UPDATE on
+PostgreSQL; on SQLite the BEGIN IMMEDIATE write), and a partial unique index over the live visits that
+are not additional has the last word on both engines.
+
+The 24 h rule is about agreeing the time (DOMAIN.md, step 2): the booking clock is met by the moment of
+booking. A start after the booking deadline needs a written reason (超时说明) from whoever books it, and
+says whether the customer asked for that day.
+
+The desk (API and board) also applies its own checks (check_availability=True): no start in the past,
+and a slot outside working hours or in time off is refused with 422 unless a manager gives a reason.
 """
 
 from __future__ import annotations
@@ -22,13 +31,23 @@ from ..core.extensions import db
 from ..core.i18n import _, label
 from ..core.models import Role, User
 from ..core.numbering import next_number
-from ..core.timeutil import datetime_text, local_tz, localtime_text
-from ..models import LIVE_VISIT_STATUSES, CallStatus, RepairCall, TimeOff, Visit, VisitStatus
+from ..core.timeutil import datetime_text, local_tz, localtime_text, utcnow
+from ..models import (
+    BOOKED_VISIT_STATUSES,
+    LIVE_VISIT_STATUSES,
+    CallStatus,
+    RepairCall,
+    TimeOff,
+    Visit,
+    VisitStatus,
+)
 from ..services.calls import set_call_status
 from .calendars import working_spans
 
 BOOKABLE_CALL_STATUSES = (CallStatus.NEW, CallStatus.BOOKED, CallStatus.REOPENED, CallStatus.IN_PROGRESS)
 MAX_VISIT = timedelta(hours=12)
+# A start this far in the past is a typing mistake, not a visit (a few minutes cover the time it took to book).
+PAST_TOLERANCE = timedelta(minutes=5)
 
 
 def overlapping_visit(technician_id: int, start: datetime, end: datetime, ignore_id: int | None = None) -> Visit | None:
@@ -58,20 +77,61 @@ def _check_technician(technician: User | None) -> User:
     return technician
 
 
-def _check_window(actor: User, call: RepairCall, start: datetime, override_reason: str | None) -> str | None:
-    if call.booking_deadline is None or start <= call.booking_deadline:
+def _check_past(start: datetime) -> None:
+    if start < utcnow() - PAST_TOLERANCE:
+        raise Invalid(_("The visit would start in the past (%(start)s). Pick a time from now on.",
+                        start=datetime_text(start, weekday=True)), code="start_in_past",
+                      fields={"start": _("in the past")})
+
+
+def after_deadline(call: RepairCall, start: datetime) -> bool:
+    """Whether a visit starting at `start` lies after the call's booking deadline."""
+    return call.booking_deadline is not None and start > call.booking_deadline
+
+
+def _check_window(call: RepairCall, start: datetime, override_reason: str | None,
+                  customer_requested: bool = False) -> str | None:
+    """A start after the booking deadline needs the written reason (超时说明) of whoever books it, any desk
+    role; the customer asking for that day is said with customer_requested and written down all the same."""
+    if not after_deadline(call, start):
         return None
     reason = (override_reason or "").strip()
-    if reason and actor.role in (Role.MANAGER, Role.ADMIN):
+    if reason:
         return reason
     deadline = localtime_text(call.booking_deadline)
     field = _("after the booking deadline %(deadline)s", deadline=deadline)
-    if reason:
-        raise Invalid(_("Only a service manager may book after the booking deadline (%(deadline)s).",
-                        deadline=deadline), code="outside_booking_window", fields={"start": field})
-    raise Invalid(_("The visit starts after the booking deadline (%(deadline)s). Pick an earlier slot, "
-                    "or ask a manager to book it with a reason.", deadline=deadline), code="outside_booking_window",
-                  fields={"start": field})
+    if customer_requested:
+        raise Invalid(_("The visit starts after the booking deadline (%(deadline)s). Write down what the "
+                        "customer asked for (e.g. \"customer only available Friday\").", deadline=deadline),
+                      code="outside_booking_window", fields={"override_reason": _("required"), "start": field})
+    raise Invalid(_("The visit starts after the booking deadline (%(deadline)s). Pick an earlier slot, or "
+                    "write down the reason for the delay and say whether the customer asked for that day.",
+                    deadline=deadline), code="outside_booking_window",
+                  fields={"override_reason": _("required"), "start": field})
+
+
+def live_visits(call: RepairCall) -> list[Visit]:
+    """The call's visits that are booked and not yet done (scheduled, on the way, on site), earliest first."""
+    return list(db.session.scalars(select(Visit).where(
+        Visit.call_id == call.id, Visit.status.in_([s.value for s in BOOKED_VISIT_STATUSES])).order_by(Visit.start)))
+
+
+def _already_booked(visit: Visit | None) -> Conflict:
+    if visit is None:
+        return Conflict(_("This call already has a booked visit."), code="already_booked")
+    return Conflict(_("Call %(number)s is already booked: %(slip)s, %(name)s, %(start)s–%(end)s. Reschedule that "
+                      "visit, or book an additional technician on purpose.", number=visit.call.number,
+                      slip=visit.slip_number, name=visit.technician.name,
+                      start=datetime_text(visit.start, weekday=True), end=localtime_text(visit.end, "%H:%M")),
+                    code="already_booked")
+
+
+def _lock_call(call: RepairCall) -> None:
+    """Two bookings of one call at the same moment: the second waits here for the first to commit and
+    then sees its visit (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the request's BEGIN IMMEDIATE)."""
+    db.session.flush()  # nothing pending on the call is lost by the refresh
+    if call.id is not None:
+        db.session.refresh(call, with_for_update=True)
 
 
 def _overlap_conflict(other: Visit | None) -> Conflict:
@@ -85,35 +145,52 @@ def _overlap_conflict(other: Visit | None) -> Conflict:
 
 
 def _insert_checked(visit: Visit) -> None:
-    """Flush in a savepoint so the database's own overlap check becomes a 409, not an aborted transaction."""
+    """Flush in a savepoint so the database's own checks (overlap, one live visit per call) become a 409,
+    not an aborted transaction."""
     try:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
         if "no_overlap" in str(exc.orig) or "exclusion" in str(exc.orig).lower():
             raise _overlap_conflict(None) from None
+        if "one_live_per_call" in str(exc.orig) or "visits.call_id" in str(exc.orig):
+            raise _already_booked(None) from None
         raise
 
 
 def book_visit(actor: User, call: RepairCall, technician: User | None, start: datetime, end: datetime,
-               override_reason: str | None = None, *, check_availability: bool = False) -> Visit:
-    """Book a visit. The desk (API and board) passes check_availability=True: then a slot outside the
-    technician's working hours or in their time off is refused unless a manager gives a reason."""
+               override_reason: str | None = None, *, customer_requested: bool = False, additional: bool = False,
+               check_availability: bool = False, kind: str | None = None) -> Visit:
+    """Book a visit. A call that already has a live visit is 409 already_booked unless `additional` (a
+    second technician on purpose). The desk (API and board) passes check_availability=True: then a start
+    in the past is refused, and a slot outside the technician's working hours or in their time off unless
+    a manager gives a reason."""
     technician = _check_technician(technician)
     _check_times(start, end)
-    check_bookable(call)
-    override = _check_window(actor, call, start, override_reason)
+    _lock_call(call)
+    kind = visit_kind(call, kind)
+    check_bookable(call, kind)
+    if not additional:
+        booked = live_visits(call)
+        if booked:
+            raise _already_booked(booked[0])
+    if check_availability:
+        _check_past(start)
+    # A return visit brings a carried-back item home: the call's 24 h booking clock was met long ago.
+    override = _check_window(call, start, override_reason, customer_requested) if kind == SERVICE else None
     if check_availability:
         override = _check_availability(actor, technician, start, end, override_reason) or override
     other = overlapping_visit(technician.id, start, end)
     if other is not None:
         raise _overlap_conflict(other)
-    visit = Visit(call=call, technician=technician, start=start, end=end, status=VisitStatus.SCHEDULED,
+    visit = Visit(call=call, technician=technician, start=start, end=end, status=VisitStatus.SCHEDULED, kind=kind,
                   slip_number=next_number("slip", start.astimezone(local_tz()).year),
-                  override_reason=override, created_by_id=actor.id)
+                  override_reason=override, customer_requested=bool(customer_requested and override),
+                  additional=bool(additional), created_by_id=actor.id)
     db.session.add(visit)
     _insert_checked(visit)
-    audit.record(actor, visit, "visit.booked", after=audit.snapshot(visit, "technician_id", "start", "end"),
+    audit.record(actor, visit, "visit.booked",
+                 after=audit.snapshot(visit, "technician_id", "start", "end", "additional", "customer_requested"),
                  reason=override)
     if call.status in (CallStatus.NEW, CallStatus.REOPENED):
         set_call_status(actor, call, CallStatus.BOOKED)
@@ -122,7 +199,8 @@ def book_visit(actor: User, call: RepairCall, technician: User | None, start: da
 
 def reschedule_visit(actor: User, visit: Visit, *, technician: User | None = None, start: datetime | None = None,
                      end: datetime | None = None, override_reason: str | None = None,
-                     reason: str | None = None, check_availability: bool = False) -> Visit:
+                     reason: str | None = None, customer_requested: bool = False,
+                     check_availability: bool = False) -> Visit:
     if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
         raise Conflict(_("Visit %(slip)s is %(status)s; it can no longer be moved.", slip=visit.slip_number,
                          status=label(visit.status, "visit_status").lower()), code="visit_not_movable")
@@ -130,21 +208,30 @@ def reschedule_visit(actor: User, visit: Visit, *, technician: User | None = Non
     new_start = start or visit.start
     new_end = end or (new_start + (visit.end - visit.start) if start else visit.end)
     _check_times(new_start, new_end)
-    override = _check_window(actor, visit.call, new_start, override_reason) if new_start != visit.start else None
+    if check_availability and new_start != visit.start:
+        _check_past(new_start)
+    override = (_check_window(visit.call, new_start, override_reason, customer_requested)
+                if new_start != visit.start else None)
     if check_availability and (new_start, new_end, new_tech.id) != (visit.start, visit.end, visit.technician_id):
         override = _check_availability(actor, new_tech, new_start, new_end, override_reason) or override
     other = overlapping_visit(new_tech.id, new_start, new_end, ignore_id=visit.id)
     if other is not None:
         raise _overlap_conflict(other)
-    before = audit.snapshot(visit, "technician_id", "start", "end")
+    before = audit.snapshot(visit, "technician_id", "start", "end", "override_reason", "customer_requested")
+    old_start = visit.start
     if new_tech.id != visit.technician_id and visit.technician_id not in (visit.former_technician_ids or []):
         visit.former_technician_ids = [*(visit.former_technician_ids or []), visit.technician_id]
     visit.technician, visit.start, visit.end = new_tech, new_start, new_end
+    if new_start != old_start:
+        # the reason for a late start follows the visit to its new time (none when no longer needed)
+        visit.override_reason = override
+        visit.customer_requested = bool(customer_requested and override and after_deadline(visit.call, new_start))
     if visit.status == VisitStatus.ON_THE_WAY and new_tech.id != before["technician_id"]:
         visit.status = VisitStatus.SCHEDULED
     _insert_checked(visit)
     audit.record(actor, visit, "visit.rescheduled", before=before,
-                 after=audit.snapshot(visit, "technician_id", "start", "end"), reason=override or reason)
+                 after=audit.snapshot(visit, "technician_id", "start", "end", "override_reason", "customer_requested"),
+                 reason=override or reason)
     return visit
 
 
@@ -166,8 +253,27 @@ def cancel_visit(actor: User, visit: Visit, reason: str) -> Visit:
     return visit
 
 
-def check_bookable(call: RepairCall) -> None:
-    if call.status not in BOOKABLE_CALL_STATUSES:
+SERVICE, RETURN = "service", "return"  # Visit.kind
+
+
+def visit_kind(call: RepairCall, kind: str | None) -> str:
+    """A visit's kind: a carried-back call books the item's return visit (the workshop has the item), any
+    other call a service visit; asked for explicitly, "return" needs a carried-back call."""
+    if kind is None or kind == "":
+        return RETURN if call.status == CallStatus.CARRIED_BACK else SERVICE
+    if kind not in (SERVICE, RETURN):
+        raise Invalid(_("A visit is a service visit or a return visit."), fields={"kind": _("one of: %(values)s",
+                                                                                         values="service, return")})
+    if kind == RETURN and call.status != CallStatus.CARRIED_BACK:
+        raise Conflict(_("Call %(number)s has no carried-back item to return.", number=call.number),
+                       code="nothing_to_return")
+    return kind
+
+
+def check_bookable(call: RepairCall, kind: str | None = None) -> None:
+    if call.status == CallStatus.CARRIED_BACK and kind in (None, RETURN):
+        pass  # the item's return visit
+    elif call.status not in BOOKABLE_CALL_STATUSES:
         raise Conflict(_("Call %(number)s is %(status)s; it cannot be booked.", number=call.number,
                          status=label(call.status, "call_status").lower()), code="call_not_bookable")
     if not call.on_site:

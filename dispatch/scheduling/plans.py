@@ -28,6 +28,11 @@ def travel_model() -> TravelModel:
     return TravelModel(float(cfg["ROAD_FACTOR"]), float(cfg["AVERAGE_SPEED_KMH"]), local_tz())
 
 
+def suggestion_horizon_days() -> int:
+    """How many days ahead suggestions may look (SUGGESTION_HORIZON_DAYS)."""
+    return int(current_app.config.get("SUGGESTION_HORIZON_DAYS") or 14)
+
+
 def centre() -> Point:
     return (current_app.config["SERVICE_CENTER_LATITUDE"], current_app.config["SERVICE_CENTER_LONGITUDE"])
 
@@ -103,8 +108,10 @@ def suggestions_for_call(call: RepairCall, *, limit: int = 5, duration: timedelt
     check_bookable(call)
     now = now or utcnow()
     job = Job(point=(call.site.latitude, call.site.longitude), duration=duration or default_duration(call),
-              priority=call.priority, required_skill=call.required_skill, deadline=call.booking_deadline)
-    horizon = search_horizon(now, job.deadline)
+              priority=call.priority, required_skill=call.required_skill,
+              # a return visit (carried-back item) has no booking clock left to meet
+              deadline=None if call.status == CallStatus.CARRIED_BACK else call.booking_deadline)
+    horizon = search_horizon(now, job.deadline, days=suggestion_horizon_days())
     plans = plans_from_db(now, horizon, skill=call.required_skill)
     return suggest(job, plans, travel_model(), now, limit=limit, horizon=horizon)
 

@@ -27,7 +27,11 @@ from .calendars import working_spans
 Point = tuple[float, float]
 
 GRID_MINUTES = 15
-HORIZON_DAYS = 3
+# How far suggestions look at most (the app's SUGGESTION_HORIZON_DAYS); the search widens step by step
+# from the booking deadline (FIRST_STEP_DAYS, then twice as far, ...) and stops at the first window with
+# enough slots, so a busy week still gets the earliest free slots of the next one.
+HORIZON_DAYS = 14
+FIRST_STEP_DAYS = 3
 # What one minute of waiting is worth in extra kilometres, by priority: urgent calls go earliest (an hour
 # sooner is worth 60 km), normal ones trade 6 km for an hour, low ones go where the route is cheapest.
 # Earlier also keeps later capacity free for the calls still to come (bench/bench_booking.py measures it).
@@ -171,57 +175,81 @@ def _explained(items: list[Suggestion], tz: ZoneInfo) -> list[Suggestion]:
     return [replace(s, explanation=explain(s, tz)) for s in items]
 
 
-def search_horizon(now: datetime, deadline: datetime | None) -> datetime:
-    """How far ahead to look: HORIZON_DAYS, or two days past the booking deadline, at most eight days."""
-    horizon = now + timedelta(days=HORIZON_DAYS)
-    if deadline is not None:
-        horizon = min(max(horizon, deadline + timedelta(days=2)), now + timedelta(days=8))
-    return horizon
+def search_horizon(now: datetime, deadline: datetime | None = None, days: int = HORIZON_DAYS) -> datetime:
+    """How far ahead suggestions look at most: `days` from now (the deadline does not shorten it)."""
+    return now + timedelta(days=max(int(days), 1))
+
+
+def search_windows(now: datetime, deadline: datetime | None, horizon: datetime) -> list[datetime]:
+    """The ends of the windows searched in turn after the booking deadline: FIRST_STEP_DAYS from now (or
+    from the deadline when it is later), then twice as far each time, the last one the horizon."""
+    ends: list[datetime] = []
+    anchor = max(now, deadline) if deadline is not None else now
+    step = timedelta(days=FIRST_STEP_DAYS)
+    end = anchor + step
+    while end < horizon:
+        ends.append(end)
+        step *= 2
+        end = anchor + step
+    ends.append(horizon)
+    return ends
 
 
 def suggest(job: Job, plans: Iterable[TechnicianPlan], model: TravelModel, now: datetime, *, limit: int = 5,
             horizon: datetime | None = None) -> SuggestionResult:
-    """Ranked (technician, slot) pairs for one job; see the module's notes. Pure: no database."""
+    """Ranked (technician, slot) pairs for one job; see the module's notes. Pure: no database.
+
+    Inside the booking deadline the best slots by cost; when nothing fits inside it, the earliest slots
+    after it however far, up to `horizon`, each marked past the deadline."""
     earliest = _ceil(now)
     if horizon is None:
         horizon = search_horizon(now, job.deadline)
     weight = KM_PER_MINUTE_LATER.get(job.priority, KM_PER_MINUTE_LATER["normal"])
     skilled_plans = [p for p in plans if not job.required_skill or job.required_skill in p.skills]
-    skilled = len(skilled_plans)
-    found: list[Suggestion] = []
-    # First only the days up to the deadline (usually enough, and half the work); beyond it only when
-    # nothing fits inside.
-    if job.deadline is not None and job.deadline < horizon:
-        for plan in skilled_plans:
-            found.extend(_plan_candidates(job, plan, model, earliest, job.deadline + timedelta(minutes=1), weight))
-        found = [s for s in found if s.within_deadline]
-    if not found:
-        for plan in skilled_plans:
-            found.extend(_plan_candidates(job, plan, model, earliest, horizon, weight))
     skill = job.required_skill
-    if not skilled:
+    if not skilled_plans:
         message = (_("No active technician with the skill %(skill)s.", skill=skill) if skill
                    else _("No active technician."))
         return SuggestionResult([], True, message, job.duration)
+    found: list[Suggestion] = []
+    # First only the days up to the deadline (usually enough, and the least work).
+    if job.deadline is not None and earliest <= job.deadline:
+        inside = min(job.deadline + timedelta(minutes=1), horizon)
+        for plan in skilled_plans:
+            found.extend(_plan_candidates(job, plan, model, earliest, inside, weight))
+        found = [s for s in found if s.within_deadline]
+        if found:
+            # Slots after the deadline only appear when nothing fits inside it.
+            found.sort(key=lambda s: (s.cost, s.start))
+            return SuggestionResult(_explained(_diverse(found, limit), model.tz), False, None, job.duration)
+    # Then ever wider windows, until enough slots are found or the horizon is reached.
+    for window_end in search_windows(now, job.deadline, horizon):
+        found = []
+        for plan in skilled_plans:
+            found.extend(_plan_candidates(job, plan, model, earliest, window_end, weight))
+        if len(found) >= limit:
+            break
     if not found:
         before = localtime_text(horizon)
-        message = (_("No technician with the skill %(skill)s has a free slot in working hours before %(time)s.",
-                     skill=skill, time=before) if skill
-                   else _("No technician has a free slot in working hours before %(time)s.", time=before))
+        days = max(1, round((horizon - now).total_seconds() / 86400))
+        message = (_("No technician with the skill %(skill)s has a free slot in working hours in the next "
+                     "%(days)d days (before %(time)s).", skill=skill, days=days, time=before) if skill
+                   else _("No technician has a free slot in working hours in the next %(days)d days "
+                          "(before %(time)s).", days=days, time=before))
         return SuggestionResult([], True, message, job.duration)
-    if not any(s.within_deadline for s in found):
-        deadline = localtime_text(job.deadline)
-        message = (_("Nothing fits before the booking deadline (%(deadline)s): no technician with the skill "
-                     "%(skill)s is free in time. The earliest slots after it are shown; booking one needs a "
-                     "manager's reason.", deadline=deadline, skill=skill) if skill
-                   else _("Nothing fits before the booking deadline (%(deadline)s): no technician is free in "
-                          "time. The earliest slots after it are shown; booking one needs a manager's reason.",
-                          deadline=deadline))
-        found.sort(key=lambda s: (s.start, s.cost))
-        return SuggestionResult(_explained(_diverse(found, limit), model.tz), True, message, job.duration)
-    # Slots after the deadline only appear when nothing fits inside it.
-    found = sorted((s for s in found if s.within_deadline), key=lambda s: (s.cost, s.start))
-    return SuggestionResult(_explained(_diverse(found, limit), model.tz), False, None, job.duration)
+    if any(s.within_deadline for s in found):  # no deadline at all: the best by cost
+        found.sort(key=lambda s: (s.cost, s.start))
+        return SuggestionResult(_explained(_diverse(found, limit), model.tz), False, None, job.duration)
+    deadline = localtime_text(job.deadline)
+    message = (_("Nothing fits before the booking deadline (%(deadline)s): no technician with the skill "
+                 "%(skill)s is free in time. The earliest slots after it are shown, each marked past the "
+                 "deadline; booking one needs a written reason for the delay.", deadline=deadline, skill=skill)
+               if skill else
+               _("Nothing fits before the booking deadline (%(deadline)s): no technician is free in time. The "
+                 "earliest slots after it are shown, each marked past the deadline; booking one needs a written "
+                 "reason for the delay.", deadline=deadline))
+    found.sort(key=lambda s: (s.start, s.cost))
+    return SuggestionResult(_explained(_diverse(found, limit), model.tz), True, message, job.duration)
 
 
 def _diverse(items: list[Suggestion], limit: int) -> list[Suggestion]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -9,14 +10,14 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import geo
+from .. import geo, sla
 from ..core import audit
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..core.i18n import N_, _
 from ..core.models import User
 from ..core.validate import is_id
-from ..models import Contract, Customer, Equipment, Site
+from ..models import CallStatus, Contract, Customer, Equipment, RepairCall, Site
 
 MAX_SEARCH = 200
 
@@ -79,8 +80,78 @@ def equipment_of(customer: Customer | None, equipment_id: object) -> Equipment |
 # ----------------------------------------------------------------------------- customers
 
 
+# A phone number as people write it: digits, spaces, + - ( ) . /, and an extension (ext. 12, x12, 转12).
+_PHONE = re.compile(r"^\+?[0-9 ()./-]+?(?:\s*(?:ext\.?|x|#|转|分机)\s*[0-9]{1,6})?$", re.IGNORECASE)
+PHONE_PATTERN = _PHONE.pattern
+
+
+def digits_of(phone: str | None) -> str:
+    return "".join(ch for ch in (phone or "") if ch.isascii() and ch.isdigit())
+
+
+def check_phone(phone: str | None, field: str = "phone") -> str:
+    """The phone as typed (trimmed), or 422: `<b>123</b>` is not a phone number."""
+    phone = (phone or "").strip()
+    main = re.split(r"(?i)\s*(?:ext\.?|x|#|转|分机)\s*(?=[0-9]+$)", phone)[0]
+    if not phone or not _PHONE.match(phone) or not 5 <= len(digits_of(main)) <= 20:
+        raise Invalid(_("“%(phone)s” is not a phone number: use digits, spaces, + - ( ) and an extension "
+                        "(e.g. 021-6888 1234 ext. 12).", phone=phone[:60]),
+                      code="invalid_phone", fields={field: _("digits, spaces, + - ( ) and an extension only")})
+    return phone
+
+
+class PossibleDuplicate(Conflict):
+    """The customer being created may already be on file: the desk confirms before a second one is made."""
+
+    code = "possible_duplicate"
+
+    def __init__(self, matches: list[Customer]) -> None:
+        self.matches = matches
+        names = _(", ").join(c.name for c in matches[:5])
+        super().__init__(_("Possible duplicate: %(names)s already on file with this name or phone. Open it, or "
+                           "confirm that this is a different customer.", names=names),
+                         fields={"name": _("possible duplicate")})
+
+
+def possible_duplicates(name: str | None, phone: str | None, *, exclude: Customer | None = None,
+                        limit: int = 10) -> list[Customer]:
+    """Customers on file with the same name (case and spaces aside) or the same phone (digits compared;
+    a country or trunk prefix aside, so +86 138 1234 5678 is 13812345678)."""
+    conditions = []
+    key = " ".join((name or "").split()).lower()
+    if key:
+        conditions.append(func.lower(func.trim(Customer.name)) == key)
+    digits = digits_of(phone)
+    if len(digits) >= 5:
+        conditions.append(Customer.phone.contains(digits[-4:], autoescape=True))
+    if not conditions:
+        return []
+    stmt = select(Customer).where(Customer.archived_at.is_(None), or_(*conditions)).order_by(Customer.id)
+    if exclude is not None and exclude.id is not None:
+        stmt = stmt.where(Customer.id != exclude.id)
+    found = []
+    for customer in db.session.scalars(stmt.limit(500)):
+        theirs = digits_of(customer.phone)
+        same_phone = len(digits) >= 5 and len(theirs) >= 5 and (
+            theirs == digits or (min(len(theirs), len(digits)) >= 7
+                                 and (theirs.endswith(digits) or digits.endswith(theirs))))
+        if same_phone or " ".join(customer.name.split()).lower() == key:
+            found.append(customer)
+        if len(found) >= limit:
+            break
+    return found
+
+
 def create_customer(actor: User, *, name: str, phone: str, contact_name: str | None = None,
-                    email: str | None = None, notes: str | None = None) -> Customer:
+                    email: str | None = None, notes: str | None = None,
+                    confirm_duplicate: bool = False) -> Customer:
+    """A new customer; one whose name or phone is already on file is refused (409 possible_duplicate)
+    unless the desk confirms it is someone else."""
+    phone = check_phone(phone)
+    if not confirm_duplicate:
+        matches = possible_duplicates(name, phone)
+        if matches:
+            raise PossibleDuplicate(matches)
     customer = Customer(name=name, phone=phone, contact_name=contact_name, email=email, notes=notes)
     db.session.add(customer)
     audit.record(actor, customer, "customer.created", after=audit.snapshot(customer, "name", "phone"))
@@ -89,6 +160,8 @@ def create_customer(actor: User, *, name: str, phone: str, contact_name: str | N
 
 def update_customer(actor: User, customer: Customer, **changes: Any) -> Customer:
     fields = [k for k in ("name", "phone", "contact_name", "email", "notes") if k in changes]
+    if "phone" in changes:
+        changes["phone"] = check_phone(changes["phone"])
     before = audit.snapshot(customer, *fields)
     for key in fields:
         setattr(customer, key, changes[key])
@@ -104,12 +177,15 @@ def searchable(q: str) -> str:
 
 
 def search_customers(q: str | None) -> Select[Any]:
+    """Customers by name, contact, phone digits, or the address of one of their sites."""
     stmt = select(Customer).where(Customer.archived_at.is_(None))
     if q:
         term = searchable(q)
         digits = "".join(ch for ch in term if ch.isdigit())
         conditions = [Customer.name.icontains(term, autoescape=True),
-                      Customer.contact_name.icontains(term, autoescape=True)]
+                      Customer.contact_name.icontains(term, autoescape=True),
+                      Customer.id.in_(select(Site.customer_id).where(Site.archived_at.is_(None),
+                                                                     Site.address.icontains(term, autoescape=True)))]
         if len(digits) >= 3:
             conditions.append(func.replace(func.replace(Customer.phone, " ", ""), "-", "").like(f"%{digits}%"))
         stmt = stmt.where(or_(*conditions))
@@ -124,43 +200,120 @@ def find_customers(q: str | None, limit: int) -> list[Customer]:
 # ----------------------------------------------------------------------------- sites
 
 
+SITE_FIELDS = ("address", "latitude", "longitude", "distance_km", "remote", "place", "precision")
+
+
+def _place(address: str, latitude: float | None, longitude: float | None) -> geo.Position:
+    """Where a site is: the coordinates a person gave (exact), else the address geocoded (422 when it is
+    not found, fits several places, or names only a province or a country)."""
+    if geo.check_position(latitude, longitude):
+        assert latitude is not None and longitude is not None
+        return geo.given_position(latitude, longitude)
+    return geo.geocode(address)
+
+
+def _put(site: Site, position: geo.Position) -> None:
+    site.latitude, site.longitude, site.geocoded_by = position.latitude, position.longitude, position.source
+    site.place, site.place_latin, site.precision = position.place, position.place_latin, position.precision
+    site.distance_km = geo.distance_from_centre_km(position.latitude, position.longitude)
+    site.remote = geo.is_remote(site.distance_km)
+
+
 def add_site(actor: User, customer: Customer, *, address: str, latitude: float | None = None,
              longitude: float | None = None) -> Site:
-    if geo.check_position(latitude, longitude):
-        source = "given"
-    else:
-        position = geo.geocode(address)
-        latitude, longitude, source = position.latitude, position.longitude, position.source
-    assert latitude is not None and longitude is not None
-    distance = geo.distance_from_centre_km(latitude, longitude)
-    site = Site(customer=customer, address=address, latitude=latitude, longitude=longitude,
-                distance_km=distance, remote=geo.is_remote(distance), geocoded_by=source)
+    position = _place(address, latitude, longitude)
+    site = Site(customer=customer, address=address)
+    _put(site, position)
     db.session.add(site)
-    audit.record(actor, site, "site.created", after=audit.snapshot(site, "address", "latitude", "longitude",
-                                                                   "distance_km", "remote"))
+    audit.record(actor, site, "site.created", after=audit.snapshot(site, *SITE_FIELDS))
     return site
 
 
 def update_site(actor: User, site: Site, *, address: str, latitude: float | None = None,
                 longitude: float | None = None) -> Site:
-    """A changed address is placed again (geocoded unless coordinates are given)."""
-    before = audit.snapshot(site, "address", "latitude", "longitude", "distance_km", "remote")
-    if geo.check_position(latitude, longitude):
-        source = "given"
-    elif address == site.address:
-        latitude, longitude, source = site.latitude, site.longitude, site.geocoded_by or "given"
-    else:
-        position = geo.geocode(address)
-        latitude, longitude, source = position.latitude, position.longitude, position.source
-    assert latitude is not None and longitude is not None
+    """A changed address is placed again (geocoded unless coordinates are given); the same address keeps
+    its position (a correction made by hand stays)."""
+    before = audit.snapshot(site, *SITE_FIELDS)
+    if geo.check_position(latitude, longitude) or address != site.address:
+        _put(site, _place(address, latitude, longitude))
     site.address = address
-    site.latitude, site.longitude, site.geocoded_by = latitude, longitude, source
-    site.distance_km = geo.distance_from_centre_km(latitude, longitude)
-    site.remote = geo.is_remote(site.distance_km)
-    after = audit.snapshot(site, "address", "latitude", "longitude", "distance_km", "remote")
+    after = audit.snapshot(site, *SITE_FIELDS)
     if before != after:
         audit.record(actor, site, "site.updated", before=before, after=after)
+        _deadlines_follow(actor, site, was_remote=bool(before["remote"]))
     return site
+
+
+def site_candidates(site: Site) -> list[geo.Place]:
+    """The places the site's address may mean (the geocoder's readings), for the dispatcher to pick."""
+    return geo.candidates(site.address)
+
+
+def place_site(actor: User, site: Site, *, code: str | None = None, latitude: float | None = None,
+               longitude: float | None = None) -> Site:
+    """The dispatcher corrects where a site is: one of the places its address may mean (`code`), or
+    coordinates. The distance, the remote flag and so the booking deadline of calls to come follow."""
+    if code:
+        chosen = next((p for p in site_candidates(site) if p.code == code), None)
+        if chosen is None:
+            raise Invalid(_("That place is not one of those the address may mean; pick one from the list."),
+                          code="unknown_place", fields={"code": _("pick a place from the list")})
+        position = geo.Position(chosen.latitude, chosen.longitude, "picked", chosen.precision, chosen.place,
+                                chosen.place_latin)
+    elif geo.check_position(latitude, longitude):
+        assert latitude is not None and longitude is not None
+        position = geo.given_position(latitude, longitude)
+    else:
+        raise Invalid(_("Pick a place from the list, or enter the latitude and the longitude."),
+                      code="position_required", fields={"latitude": _("required")})
+    before = audit.snapshot(site, *SITE_FIELDS)
+    _put(site, position)
+    after = audit.snapshot(site, *SITE_FIELDS)
+    if before != after:
+        audit.record(actor, site, "site.placed", before=before, after=after)
+        _deadlines_follow(actor, site, was_remote=bool(before["remote"]))
+    return site
+
+
+def relocate_geocoded_sites(actor: User | None) -> list[tuple[Site, str | None]]:
+    """Place again every live site the offline geocoder placed (after it changed): each with None when
+    it was placed again, or the reason it was left for the dispatcher to correct on its page."""
+    done: list[tuple[Site, str | None]] = []
+    for site in db.session.scalars(select(Site).where(Site.archived_at.is_(None), Site.geocoded_by == "offline")
+                                   .order_by(Site.id)):
+        try:
+            position = geo.geocode(site.address)
+        except Invalid as exc:
+            done.append((site, exc.message))
+            continue
+        before = audit.snapshot(site, *SITE_FIELDS)
+        _put(site, position)
+        after = audit.snapshot(site, *SITE_FIELDS)
+        if before != after:
+            audit.record(actor, site, "site.placed", before=before, after=after)
+            _deadlines_follow(actor, site, was_remote=bool(before["remote"]))
+        done.append((site, None))
+    return done
+
+
+REASON_NOW_REMOTE = N_("site placed again: in a remote area")
+REASON_NOT_REMOTE = N_("site placed again: not in a remote area")
+
+
+def _deadlines_follow(actor: User | None, site: Site, *, was_remote: bool) -> None:
+    """A site found to be (or not to be) in a remote area moves the booking deadline of its calls still
+    waiting for a visit: 24 h or the remote allowance, counted from when the customer called."""
+    if site.remote == was_remote:
+        return
+    waiting = db.session.scalars(select(RepairCall).where(
+        RepairCall.site_id == site.id, RepairCall.status == CallStatus.NEW, RepairCall.on_site.is_(True),
+        RepairCall.booking_deadline.is_not(None)))
+    reason = REASON_NOW_REMOTE if site.remote else REASON_NOT_REMOTE
+    for call in waiting:
+        before = audit.snapshot(call, "booking_deadline")
+        call.booking_deadline = sla.booking_deadline(call.received_at, site.remote)
+        audit.record(actor, call, "call.booking_deadline", before=before,
+                     after=audit.snapshot(call, "booking_deadline"), reason=reason)
 
 
 # ----------------------------------------------------------------------------- equipment

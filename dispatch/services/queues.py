@@ -11,6 +11,7 @@ from ..core.i18n import _l
 from ..core.timeutil import local_date_of, utcnow
 from ..models import OPEN_CALL_STATUSES, CallNote, CallStatus, Priority, RepairCall
 from ..scheduling.visits import day_window
+from .calls import overdue_clause
 from .users import technicians
 
 # Offered as the desk types (in the desk's language); what is saved is what the dispatcher chose.
@@ -38,7 +39,7 @@ class DeskQueues:
     awaiting_response: list[RepairCall]
     follow_ups: list[CallNote]
     open_count: int
-    overdue_count: int
+    overdue_count: int  # the calls list's "Overdue only" shows the same calls (calls.overdue_clause)
 
 
 def desk_queues(limit: int = 50) -> DeskQueues:
@@ -64,6 +65,5 @@ def desk_queues(limit: int = 50) -> DeskQueues:
                                          .order_by(CallNote.next_follow_up).limit(limit)))
     open_count = db.session.scalar(select(func.count(RepairCall.id)).where(
         RepairCall.status.in_(open_statuses))) or 0
-    overdue_count = db.session.scalar(select(func.count(RepairCall.id)).where(
-        RepairCall.status.in_(waiting), RepairCall.booking_deadline < now)) or 0
+    overdue_count = db.session.scalar(select(func.count(RepairCall.id)).where(overdue_clause(now))) or 0
     return DeskQueues(to_book, awaiting, follow_ups, open_count, overdue_count)

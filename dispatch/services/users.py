@@ -15,6 +15,7 @@ from ..core.i18n import _
 from ..core.models import Role, User
 from ..core.validate import is_id
 from ..models import WorkingHours
+from .customers import check_phone
 
 DEFAULT_WORKING_HOURS = [(d, time(8, 0), time(17, 0)) for d in range(5)]
 MIN_PASSWORD = 8
@@ -52,6 +53,7 @@ def create_user(actor: User | None, *, username: str, password: str, name: str, 
     """A new account; `active=False` makes it disabled from the start (the admin's "Active" box unticked)."""
     _check_role(role)
     _check_password(password)
+    phone = check_phone(phone) if phone else None
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise _duplicate_username(username)
     user = User(username=username, name=name or username, role=role, phone=phone, email=email,
@@ -74,13 +76,16 @@ def create_user(actor: User | None, *, username: str, password: str, name: str, 
     return user
 
 
-def update_user(actor: User, user: User, *, name: str | None = None, role: str | None = None,
+def update_user(actor: User | None, user: User, *, name: str | None = None, role: str | None = None,
                 phone: str | None = None, email: str | None = None, active: bool | None = None,
-                password: str | None = None) -> User:
-    """Admin edits of an account. Disabling or a new password ends the user's sessions and tokens."""
+                password: str | None = None, reason: str | None = None) -> User:
+    """Admin edits of an account (actor None: from the command line, `reason` saying so). Disabling or a
+    new password ends the user's sessions and tokens."""
     if role is not None:
         _check_role(role)
-    if user.id == actor.id and (active is False or (role is not None and role != Role.ADMIN)):
+    if phone:
+        phone = check_phone(phone)
+    if actor is not None and user.id == actor.id and (active is False or (role is not None and role != Role.ADMIN)):
         raise Conflict(_("You cannot disable yourself or take away your own admin role."), code="self_lockout")
     fields = ("name", "role", "phone", "email", "active")
     before = audit.snapshot(user, *fields)
@@ -99,7 +104,7 @@ def update_user(actor: User, user: User, *, name: str | None = None, role: str |
     after = audit.snapshot(user, *fields)
     if before != after or changed_password:
         audit.record(actor, user, "user.updated", before=before,
-                     after={**after, **({"password": "changed"} if changed_password else {})})
+                     after={**after, **({"password": "changed"} if changed_password else {})}, reason=reason)
     return user
 
 

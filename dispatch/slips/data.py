@@ -13,6 +13,7 @@ from flask import Flask, current_app, has_request_context, request
 
 from ..core.pdf import STATIC_PREFIX
 from ..models import Visit
+from ..scheduling.booking import after_deadline
 from ..services.calls import reason_text
 
 
@@ -86,7 +87,10 @@ class SlipData:
     technician_name: str
     status: str = "scheduled"
     channel: str = ""
-    print_count: int = 1  # this print is the n-th of the slip
+    # A start after the booking deadline: the written reason (超时说明) and whether the customer asked for it.
+    late_reason: str = ""
+    customer_requested: bool = False
+    print_count: int = 1  # this print is the n-th of this document (the slip, or the voucher once signed)
     voucher: Voucher | None = None
 
     @property
@@ -136,6 +140,9 @@ def slip_data(visit: Visit) -> SlipData:
     customer = call.customer
     equipment = call.equipment
     provider = voucher_provider()
+    voucher = provider(visit) if provider is not None else None
+    # The slip and the signed voucher are counted apart: the customer's first voucher is no reprint.
+    printed = visit.voucher_print_count if voucher is not None else visit.print_count
     return SlipData(
         visit_id=visit.id,
         slip_number=visit.slip_number,
@@ -159,6 +166,8 @@ def slip_data(visit: Visit) -> SlipData:
         technician_name=visit.technician.name,
         status=visit.status,
         channel=call.channel,
-        print_count=max(visit.print_count or 0, 1),
-        voucher=provider(visit) if provider is not None else None,
+        late_reason=(visit.override_reason or "") if after_deadline(call, visit.start) else "",
+        customer_requested=bool(visit.customer_requested),
+        print_count=max(printed or 0, 1),
+        voucher=voucher,
     )

@@ -1,10 +1,10 @@
-"""The slips' rules: which visits a print covers, and counting every print."""
+"""The slips' rules: which visits a print covers, and counting prints (the slip's and the voucher's apart)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from ..core import audit
 from ..core.errors import NotFound
@@ -14,17 +14,38 @@ from ..core.models import Role, User
 from ..core.validate import MAX_ID
 from ..models import Visit
 from ..scheduling.calendars import get_technician_or_404
+from .data import voucher_provider
 
 
-def record_prints(actor: User, visits: Sequence[Visit]) -> None:
-    """Count one more print of each visit's slip (an atomic increment) and audit it."""
+def document_of(visit: Visit) -> str:
+    """What printing this visit gives: "voucher" once the customer has signed (the voucher hook says so),
+    else "slip"."""
+    provider = voucher_provider()
+    return "voucher" if provider is not None and provider(visit) is not None else "slip"
+
+
+def print_number(visit: Visit, document: str) -> int:
+    """How many times this document of the visit has been printed so far."""
+    return (visit.voucher_print_count if document == "voucher" else visit.print_count) or 0
+
+
+def record_prints(actor: User, visits: Sequence[Visit]) -> list[tuple[Visit, str, int]]:
+    """Count one print of each visit's document (the slip, or the voucher once signed: two counters, so
+    the customer's first voucher is no reprint), atomically, and audit it. Only a deliberate print counts
+    (a POST from a print button); reading the PDF does not. Returns (visit, document, print number)."""
+    printed = []
     for visit in visits:
+        document = document_of(visit)
+        column = Visit.voucher_print_count if document == "voucher" else Visit.print_count
         # In SQL, not in Python: two prints at the same moment must count as two.
         db.session.execute(update(Visit).where(Visit.id == visit.id)
-                           .values(print_count=Visit.print_count + 1))
-        db.session.refresh(visit, ["print_count"])
-        audit.record(actor, visit, "visit.slip_printed", before={"print_count": visit.print_count - 1},
-                     after={"print_count": visit.print_count})
+                           .values({column.key: func.coalesce(column, 0) + 1}))
+        db.session.refresh(visit, ["print_count", "voucher_print_count"])
+        number = print_number(visit, document)
+        audit.record(actor, visit, f"visit.{document}_printed", before={"print_count": number - 1},
+                     after={"print_count": number})
+        printed.append((visit, document, number))
+    return printed
 
 
 def printable_technician(user: User, technician_id: int | None) -> int | None:

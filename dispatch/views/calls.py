@@ -6,17 +6,19 @@ goes back onto the form (`form_errors`) and the page is shown again with 422, ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from ..core.apiutil import paginate
 from ..core.i18n import _, _l
 from ..core.pages import form_errors, page_view
 from ..core.security import DESK, MANAGERS, allow
 from ..core.timeutil import parse_datetime
-from ..forms import CallFilterForm, FeedbackForm, NoteForm, OverrideForm
+from ..forms import CallEditForm, CallFilterForm, CancelCallForm, FeedbackForm, NoteForm, OverrideForm
 from ..models import CALL_STATUS_LABELS, CallStatus, RepairCall
 from ..services import calls, queues
 from .blueprint import bp
@@ -24,7 +26,7 @@ from .blueprint import bp
 STATUS_FILTERS = [("", _l("Any status")), ("open", _l("Open")), *[(s.value, CALL_STATUS_LABELS[s])
                                                                   for s in CallStatus]]
 # The actions of a call's timeline people read (the audit trail keeps the codes).
-TIMELINE_ACTIONS = {"call.feedback": _l("Customer feedback recorded"),
+TIMELINE_ACTIONS = {"call.feedback": _l("Customer feedback recorded"), "call.corrected": _l("Call corrected"),
                     "call.booking_deadline": _l("Booking deadline set again")}
 
 
@@ -59,15 +61,35 @@ def calls_list() -> Any:
     return render_template("dispatch/calls.html", calls=page["items"], filters=filters, next_url=next_url)
 
 
+# ----------------------------------------------------------------------------- what other packages show here
+
+
+CallPanel = Callable[[RepairCall], "Markup | str | None"]
+
+
+def register_call_panel(app: Flask, panel: CallPanel) -> None:
+    """The factory lends the call page a panel of another package (the work on site, the charges):
+    a callable (call) -> HTML fragment, or None when it has nothing to show. dispatch imports neither."""
+    app.extensions.setdefault("dispatch.call_panels", []).append(panel)
+
+
+def call_panels(call: RepairCall) -> list[Markup]:
+    panels: list[CallPanel] = current_app.extensions.get("dispatch.call_panels", [])
+    return [Markup(html) for panel in panels if (html := panel(call))]
+
+
 def _call_page(call: RepairCall, status: int = 200, **forms: Any) -> Any:
     note_form = forms.pop("note_form", None) or NoteForm(formdata=None)
+    cancel_form = forms.pop("cancel_form", None) or CancelCallForm(formdata=None)
     override_form = forms.pop("override_form", None) or OverrideForm(formdata=None, category=call.category)
     feedback_form = forms.pop("feedback_form", None) or FeedbackForm(formdata=None)
     return render_template(
         "dispatch/call.html", call=call, timeline=calls.call_timeline(call), note_form=note_form,
         reason_text=calls.reason_text, timeline_actions=TIMELINE_ACTIONS,
-        override_form=override_form, feedback_form=feedback_form,
+        override_form=override_form, feedback_form=feedback_form, cancel_form=cancel_form,
         may_override=calls.may_override_category(current_user, call),
+        may_edit=calls.may_edit(call), may_cancel=calls.may_cancel(call), clocks=calls.call_clocks(call),
+        panels=call_panels(call),
         has_suggestions="board.call_suggestions" in current_app.view_functions,
         **forms), status
 
@@ -122,3 +144,60 @@ def feedback(call_id: int) -> Any:
             flash(_("Feedback recorded."), "success")
             return redirect(url_for("desk.call", call_id=call.id))
     return _call_page(call, 422, feedback_form=form)
+
+
+# ----------------------------------------------------------------------------- correcting and cancelling
+
+
+def _edit_choices(form: CallEditForm, call: RepairCall) -> None:
+    customer = call.customer
+    form.site_id.choices = [(s.id, s.address) for s in customer.sites if s.archived_at is None]
+    form.equipment_id.choices = [(0, _("Not listed")), *[
+        (e.id, f"{e.model} · {e.serial_number} · {e.site.address}") for e in customer.equipment
+        if e.archived_at is None]]
+
+
+@bp.route("/calls/<int:call_id>/edit", methods=["GET", "POST"])
+@allow(DESK)
+@page_view
+def edit_call(call_id: int) -> Any:
+    """Correct a call taken down wrong, until it is booked; the category and deadlines follow."""
+    call = calls.get_call_or_404(call_id)
+    form = CallEditForm(obj=call) if request.method == "GET" else CallEditForm()
+    if request.method == "GET":
+        form.equipment_id.data = call.equipment_id or 0
+    _edit_choices(form, call)
+    title = _("Correct call %(number)s", number=call.number)
+    cancel = url_for("desk.call", call_id=call.id)
+    messages: list[str] = []
+    if not calls.may_edit(call):
+        messages = [calls.not_editable_message(call)]
+    if form.validate_on_submit():
+        with form_errors(form) as messages:
+            calls.update_call(current_user, call, site_id=form.site_id.data,
+                              equipment_id=form.equipment_id.data or None,
+                              problem_type=form.problem_type.data or "", priority=form.priority.data or "",
+                              channel=form.channel.data or "", description=form.description.data or "",
+                              required_skill=form.required_skill.data)
+            flash(_("Call corrected; the category and deadlines are worked out again."), "success")
+            return redirect(cancel)
+        return render_template("dispatch/form.html", form=form, title=title, cancel=cancel, messages=messages,
+                               submit=_("Save corrections")), messages.status or 422
+    status = 422 if form.errors else (409 if request.method == "POST" else 200)
+    return render_template("dispatch/form.html", form=form, title=title, cancel=cancel, messages=messages,
+                           submit=_("Save corrections")), status
+
+
+@bp.post("/calls/<int:call_id>/cancel")
+@allow(DESK)
+@page_view
+def cancel_call(call_id: int) -> Any:
+    call = calls.get_call_or_404(call_id)
+    form = CancelCallForm()
+    if form.validate_on_submit():
+        with form_errors(form) as messages:
+            calls.cancel_call(current_user, call, form.reason.data or "")
+            flash(_("Call %(number)s cancelled.", number=call.number), "success")
+            return redirect(url_for("desk.call", call_id=call.id))
+        return _call_page(call, messages.status or 422, cancel_form=form, cancel_messages=messages)
+    return _call_page(call, 422, cancel_form=form)

@@ -9,17 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import Flask, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
+from .. import geo
 from ..core.apiutil import paginate
+from ..core.errors import DomainError
 from ..core.i18n import _
 from ..core.pages import form_errors, page_view
 from ..core.security import DESK, allow
 from ..core.timeutil import local_today
-from ..forms import ContractForm, CustomerForm, EquipmentForm, SiteForm
-from ..models import Customer
+from ..forms import ContractForm, CustomerForm, EquipmentForm, SiteForm, SitePlaceForm
+from ..models import Customer, Site
 from ..services import calls, customers
 from .blueprint import bp, search_term
 
@@ -33,12 +36,26 @@ def customer_list() -> Any:
     return render_template("dispatch/customers.html", customers=page["items"], q=q, next_url=next_url)
 
 
+CustomerPanel = Callable[[Customer], "Markup | str | None"]
+
+
+def register_customer_panel(app: Flask, panel: CustomerPanel) -> None:
+    """The factory lends the customer page a panel of another package (the service file of carried-back
+    items): a callable (customer) -> HTML fragment, or None/"" when it has nothing to show."""
+    app.extensions.setdefault("dispatch.customer_panels", []).append(panel)
+
+
+def customer_panels(customer: Customer) -> list[Markup]:
+    panels: list[CustomerPanel] = current_app.extensions.get("dispatch.customer_panels", [])
+    return [Markup(html) for panel in panels if (html := panel(customer))]
+
+
 @bp.get("/customers/<int:customer_id>")
 @allow(DESK)
 def customer(customer_id: int) -> Any:
     customer = customers.get_customer_or_404(customer_id)
     return render_template("dispatch/customer.html", customer=customer, calls=calls.calls_of_customer(customer),
-                           today=local_today())
+                           today=local_today(), panels=customer_panels(customer))
 
 
 def _form_page(form: FlaskForm, title: str, cancel: str, status: int = 200, messages: Any = None,
@@ -63,16 +80,24 @@ def _form_view(form: FlaskForm, title: str, cancel: str, save: Callable[[], str 
 @allow(DESK)
 @page_view
 def new_customer() -> Any:
+    """A customer on their own. One whose name or phone is already on file is shown with a link to the one
+    on file, and saved only when the desk ticks "a different customer"."""
     form = CustomerForm()
     cancel = url_for("desk.customers")
-
-    def save() -> str:
-        customer = customers.create_customer(current_user, name=form.name.data or "", phone=form.phone.data or "",
-                                             contact_name=form.contact_name.data, email=form.email.data,
-                                             notes=form.notes.data)
-        return url_for("desk.customer", customer_id=customer.id)
-
-    return _form_view(form, _("New customer"), cancel, save, _("Customer %(name)s saved.", name=form.name.data))
+    title = _("New customer")
+    if form.validate_on_submit():
+        with form_errors(form) as messages:
+            customer = customers.create_customer(current_user, name=form.name.data or "",
+                                                 phone=form.phone.data or "", contact_name=form.contact_name.data,
+                                                 email=form.email.data, notes=form.notes.data,
+                                                 confirm_duplicate=bool(form.confirm_duplicate.data))
+            flash(_("Customer %(name)s saved.", name=form.name.data), "success")
+            return redirect(url_for("desk.customer", customer_id=customer.id))
+        duplicates = customers.possible_duplicates(form.name.data, form.phone.data)
+        return render_template("dispatch/form.html", form=form, title=title, cancel=cancel, messages=messages,
+                               submit=_("Save"), duplicates=duplicates), messages.status or 422
+    return render_template("dispatch/form.html", form=form, title=title, cancel=cancel, submit=_("Save")), \
+        422 if form.errors else 200
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -81,6 +106,7 @@ def new_customer() -> Any:
 def edit_customer(customer_id: int) -> Any:
     customer = customers.get_customer_or_404(customer_id)
     form = CustomerForm(obj=customer)
+    del form.confirm_duplicate  # only a new customer can be a duplicate
     title, cancel = _("Edit %(name)s", name=customer.name), url_for("desk.customer", customer_id=customer.id)
 
     def save() -> None:
@@ -110,15 +136,48 @@ def new_site(customer_id: int) -> Any:
 @allow(DESK)
 @page_view
 def edit_site(site_id: int) -> Any:
+    """The site's page: its address, what it was understood as, and the corrections of its position."""
     site = customers.get_site_or_404(site_id)
     form = SiteForm(address=site.address)
-    title, cancel = _("Edit site of %(name)s", name=site.customer.name), url_for("desk.customer", customer_id=site.customer_id)
+    if form.validate_on_submit():
+        with form_errors(form) as messages:
+            customers.update_site(current_user, site, address=form.address.data or "",
+                                  latitude=form.latitude.data, longitude=form.longitude.data)
+            flash(_("Site saved."), "success")
+            return redirect(url_for("desk.edit_site", site_id=site.id))
+        return _site_page(site, form=form, messages=messages, status=422)
+    return _site_page(site, form=form, status=422 if form.errors else 200)
 
-    def save() -> None:
-        customers.update_site(current_user, site, address=form.address.data or "",
-                              latitude=form.latitude.data, longitude=form.longitude.data)
 
-    return _form_view(form, title, cancel, save, _("Site saved."))
+@bp.post("/sites/<int:site_id>/place")
+@allow(DESK)
+@page_view
+def place_site(site_id: int) -> Any:
+    """Correct the position: pick one of the places the address may mean, or type coordinates."""
+    site = customers.get_site_or_404(site_id)
+    place_form = SitePlaceForm()
+    if place_form.validate_on_submit():
+        with form_errors(place_form) as messages:
+            customers.place_site(current_user, site, code=place_form.code.data,
+                                 latitude=place_form.latitude.data, longitude=place_form.longitude.data)
+            flash(_("Position corrected: %(place)s", place=geo.site_place(site)), "success")
+            return redirect(url_for("desk.edit_site", site_id=site.id))
+        return _site_page(site, place_form=place_form, messages=messages, status=422)
+    return _site_page(site, place_form=place_form, status=422)
+
+
+def _site_page(site: Site, *, form: SiteForm | None = None, place_form: SitePlaceForm | None = None,
+               messages: Any = None, status: int = 200) -> Any:
+    # The readings of the address (from the geocode cache: looked up once); none when it is not found.
+    try:
+        candidates = customers.site_candidates(site)
+    except DomainError:
+        candidates = []
+    return render_template("dispatch/site.html", site=site, form=form or SiteForm(formdata=None, address=site.address),
+                           place_form=place_form or SitePlaceForm(formdata=None), candidates=candidates,
+                           messages=messages,
+                           km={c.code: geo.format_km(geo.distance_from_centre_km(c.latitude, c.longitude))
+                               for c in candidates}), status
 
 
 def _site_choices(customer: Customer) -> list[tuple[int, str]]:

@@ -8,6 +8,20 @@
     return window.I18N ? window.I18N.t(key, values) : key;
   }
 
+  // htmx 2 leaves 4xx answers unswapped; the board's 409 (already booked, overlapping) and 422 (a form
+  // mistake) carry the panel with its message, so show them.
+  function configureHtmx() {
+    if (!window.htmx) { return; }
+    window.htmx.config.responseHandling = [
+      {code: "204", swap: false},
+      {code: "[23]..", swap: true},
+      {code: "409", swap: true, error: false},
+      {code: "422", swap: true, error: false},
+      {code: "[45]..", swap: false, error: true}
+    ];
+  }
+  if (window.htmx) { configureHtmx(); } else { document.addEventListener("DOMContentLoaded", configureHtmx); }
+
   function formatSpan(minutes) {
     var span = Math.abs(minutes);
     var days = Math.floor(span / 1440), hours = Math.floor((span % 1440) / 60), mins = span % 60;

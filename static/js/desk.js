@@ -91,6 +91,35 @@
     }
   }
 
+  // The intake's category line follows the equipment picked; a site with one piece of equipment picks it.
+  function showPreview(radio) {
+    var box = document.getElementById("category-preview");
+    if (!box) return;
+    var preview = radio && radio.closest("label") && radio.closest("label").querySelector(".preview");
+    box.textContent = "";
+    if (!preview) { box.textContent = box.dataset.none || ""; return; }
+    box.appendChild(document.createTextNode(t("intake.will_be", "This call will be:", {}) + " "));
+    box.appendChild(preview.cloneNode(true));
+  }
+
+  function intakeChange(event) {
+    var target = event.target;
+    if (target.name === "equipment_id") {
+      document.querySelectorAll("input[name=equipment_id]").forEach(function (r) { delete r.dataset.auto; });
+      showPreview(target);
+    } else if (target.name === "site_id") {
+      var checked = document.querySelector("input[name=equipment_id]:checked");
+      if (checked && !checked.dataset.auto) return;  // the dispatcher's own choice stays
+      var here = Array.prototype.filter.call(document.querySelectorAll("input[name=equipment_id]"), function (r) {
+        return r.dataset.site === target.value;
+      });
+      if (checked) { checked.checked = false; delete checked.dataset.auto; }
+      if (here.length === 1) { here[0].checked = true; here[0].dataset.auto = "1"; }
+      showPreview(here.length === 1 ? here[0] : null);
+    }
+  }
+
+  document.addEventListener("change", intakeChange);
   document.addEventListener("DOMContentLoaded", function () {
     configureHtmx();
     tick();

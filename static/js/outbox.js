@@ -12,6 +12,9 @@
  *      refusals) remove it from the outbox but keep it, with the server's message, in a visible
  *      "not saved" panel until the technician dismisses it: nothing is lost silently. (A 422 for a
  *      form typed on the page on screen keeps the page, so the technician can correct it.)
+ *   4. one truth on screen: a completion waiting in the outbox offers the customer's sign-off only while
+ *      the server has not answered it (no signal, or no answer yet); once refused, the offer is withdrawn
+ *      and the sign-off card says the work was not saved, as the panel at the top does.
  * It also registers the service worker (sw.js), saves today's and tomorrow's visit pages for reading
  * offline, and empties that saved copy on logout or when another user signs in on the same phone.
  * Every word it shows comes from /i18n.js (I18N.t, the user's language; sw.js keeps it with the pages
@@ -216,7 +219,7 @@
     } else if (panel) {
       panel.remove();
     }
-    markQueuedForms(waiting);
+    markQueuedForms(waiting, failed);
     document.documentElement.dataset.outboxCount = String(waiting.length);
   }
 
@@ -230,7 +233,11 @@
   function noticeFor(item, payload) {
     if (!payload || typeof payload !== "object") return;
     const parts = [];
-    if (payload.receipt_number) parts.push(t("outbox.payment_recorded", { receipt: payload.receipt_number }));
+    if (payload.receipt_number) {
+      // A carry-back's receipt (it names the item taken) or an on-site payment's.
+      const key = payload.item !== undefined ? "outbox.carry_back_numbered" : "outbox.payment_recorded";
+      parts.push(t(key, { receipt: payload.receipt_number }));
+    }
     if (payload.content_sha256) parts.push(t("outbox.signed", { hash: payload.content_sha256 }));
     if (parts.length) {
       const previous = sessionStorage.getItem("outbox-notice");
@@ -275,7 +282,15 @@
     }
   }
 
-  function markQueuedForms(waiting) {
+  // Actions sent at least once without an answer from the server (no signal, server down, logged out):
+  // only these, or any while the phone is offline, are "saved on this phone" in the sense that matters.
+  const unanswered = new Set();
+
+  function awaitingServer(item) {
+    return !navigator.onLine || unanswered.has(item.key);
+  }
+
+  function markQueuedForms(waiting, failed) {
     for (const item of waiting) showStatus(item);
     for (const item of waiting) {
       for (const form of document.querySelectorAll("form[data-api]")) {
@@ -283,10 +298,53 @@
       }
     }
     for (const item of waiting.filter((it) => actionOf(it.url).action === "arrive")) offlineWorkForm(item);
-    const completed = waiting.filter((item) => actionOf(item.url).action === "complete");
-    for (const item of completed) {
+    const completes = waiting.filter((item) => actionOf(item.url).action === "complete");
+    // The customer may sign a completion the server has not seen yet, never one it is deciding on or refused.
+    const offered = completes.filter(awaitingServer);
+    for (const item of offered) {
       offerSignOff(item);
       offlineSignForm(item);
+    }
+    withdrawOffers(new Set(offered.map((item) => actionOf(item.url).visit)));
+    const stillWaiting = new Set(completes.map((item) => actionOf(item.url).visit));
+    const refused = failed.filter((f) => actionOf(f.url).action === "complete")
+      .map((f) => actionOf(f.url).visit).filter((visit) => !stillWaiting.has(visit));
+    showRefusedSignOff(new Set(refused));
+  }
+
+  // Take back what offerSignOff and offlineSignForm added for visits no longer offered for signing.
+  function withdrawOffers(keep) {
+    for (const node of document.querySelectorAll("[data-outbox-offer]")) {
+      if (!keep.has(node.dataset.outboxOffer)) node.remove();
+    }
+    for (const node of document.querySelectorAll("[data-outbox-hid]")) {
+      if (keep.has(node.dataset.outboxHid)) continue;
+      node.hidden = false;
+      delete node.dataset.outboxHid;
+    }
+  }
+
+  // The sign-off card of a visit whose completion the server refused: nothing to sign, and why. (Not when
+  // the server's own page already has the work, as after a correction that went through.)
+  function showRefusedSignOff(visits) {
+    const section = document.getElementById("sign-off");
+    for (const node of document.querySelectorAll("[data-outbox-refused]")) {
+      if (visits.has(node.dataset.outboxRefused)) continue;
+      if (node.tagName === "P" && node.classList.contains("outbox-refused-note")) node.remove();
+      else { node.hidden = false; delete node.dataset.outboxRefused; }
+    }
+    if (!section) return;
+    for (const visit of visits) {
+      if (!document.querySelector(`[data-visit-id="${visit}"]`)) continue;
+      if (section.querySelector(`.outbox-refused-note[data-outbox-refused="${visit}"]`)) continue;
+      if (section.querySelector('a[href$="/sign"]') || section.querySelector(".signer")) continue;
+      for (const note of section.querySelectorAll("p.muted")) {  // "After the work is recorded."
+        if (note.hidden) continue;
+        note.hidden = true;
+        note.dataset.outboxRefused = visit;
+      }
+      section.append(el("p", { class: "outbox-refused-note", role: "status", "data-outbox-refused": visit },
+        t("outbox.sign_refused")));
     }
   }
 
@@ -316,10 +374,15 @@
     const section = document.getElementById("sign-off");
     if (!section || !document.querySelector(`[data-visit-id="${visit}"]`)) return;
     if (section.querySelector('a[href$="/sign"]') || section.querySelector(".signer")) return;
-    for (const note of section.querySelectorAll("p.muted")) note.hidden = true;  // "After the work is recorded."
-    const link = el("a", { class: "button primary wide outbox-sign-link", href: `${SCOPE}visits/${visit}/sign` },
-      t("outbox.customer_sign_off"));
-    section.append(el("p", { class: "small muted" }, t("outbox.sign_now")), link);
+    for (const note of section.querySelectorAll("p.muted")) {  // "After the work is recorded."
+      if (note.hidden) continue;
+      note.hidden = true;
+      note.dataset.outboxHid = visit;
+    }
+    const link = el("a", { class: "button primary wide outbox-sign-link", href: `${SCOPE}visits/${visit}/sign`,
+      "data-outbox-offer": visit }, t("outbox.customer_sign_off"));
+    section.append(el("p", { class: "small muted outbox-sign-now", "data-outbox-offer": visit }, t("outbox.sign_now")),
+      link);
   }
 
   // The sign-off page saved before the work was recorded: show the pad with the work waiting to be sent.
@@ -337,9 +400,12 @@
     set("labor_minutes", body.labor_minutes === undefined ? "" : String(body.labor_minutes));
     set("parts", (body.parts || []).map((p) => `${p.sku} × ${p.quantity}`).join(", ") || t("outbox.no_parts"));
     set("outcome", outcomes[body.outcome] || body.outcome || "");
+    // Marked, so the offer can be taken back if the server refuses the completion.
+    for (const node of fragment.children) node.dataset.outboxOffer = visit;
     const placeholder = main().querySelector("p.card.record-first");  // "Record the work first: ..."
     if (placeholder) {
       placeholder.hidden = true;
+      placeholder.dataset.outboxHid = visit;
       placeholder.after(fragment);
     } else {
       main().append(fragment);
@@ -493,6 +559,8 @@
         // Invalid input typed on this very page: keep the page (and what was typed) to correct it.
         if (response.status === 422 && typedHere.has(item.key)) outcome.correctable.push(item.key);
       }
+      // No answer for the rest of the outbox: the server has not decided on any of it.
+      if (outcome.stopped) for (const rest of await all("outbox")) unanswered.add(rest.key);
       lastOutcome = outcome;
       return outcome;
     };

@@ -34,9 +34,11 @@ def call_of(category: str, actor: User, *, covers_parts: bool = False) -> Repair
     return call
 
 
-def book(actor: User, call: RepairCall, technician: User, hours_from_now: float = 1) -> Visit:
+def book(actor: User, call: RepairCall, technician: User, hours_from_now: float = 1, *,
+         additional: bool = False) -> Visit:
+    """A visit `hours_from_now`; `additional` for a second live visit of the same call (on purpose)."""
     start = utcnow().replace(microsecond=0) + timedelta(hours=hours_from_now)
-    visit = booking.book_visit(actor, call, technician, start, start + timedelta(hours=1))
+    visit = booking.book_visit(actor, call, technician, start, start + timedelta(hours=1), additional=additional)
     db.session.commit()
     return visit
 

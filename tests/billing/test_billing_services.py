@@ -80,7 +80,7 @@ def test_charged_call_everything_is_due(priced, dispatcher, technician) -> None:
     assert sheet.tax == D("33.61")  # 13 % of 258.50 = 33.605, half-up
     assert sheet.total_due == D("292.11")
     assert sheet.balance == D("292.11")
-    data = billing_schemas.charge_sheet_json(sheet)
+    data = billing_schemas.charge_sheet_json(sheet, costs=True)
     assert data["total_due"] == "292.11" and data["currency"] == "CNY"
     assert data["lines"][2] == {**data["lines"][2], "sku": "CAP-45-5", "quantity": "2", "unit_price": "35.00",
                                 "amount": "70.00", "covered": False, "covered_by": None, "cost": "24.80"}
@@ -161,7 +161,7 @@ def test_rounding_half_up_at_the_edges(finance, dispatcher, technician) -> None:
 def test_one_call_out_per_call_across_two_visits(priced, dispatcher, technician) -> None:
     call = call_of("charged", dispatcher)
     first = book(dispatcher, call, technician, 1)
-    second = book(dispatcher, call, technician, 3)
+    second = book(dispatcher, call, technician, 3, additional=True)
     billing_charges.record_work(technician, call, first, labor_minutes=60, parts=[])
     billing_charges.record_work(technician, call, second, labor_minutes=30, parts=[("FLT-1620", 2)])
     # the first visit records again (a correction): still one call-out, the old lines are voided, not deleted

@@ -115,3 +115,82 @@ def test_the_board_in_chinese(browser, live_server, browser_login, shot, dispatc
         shot(page, "board-390-zh-day")
     finally:
         context.close()
+
+
+def _around_the_clock(*techs) -> None:
+    for tech in techs:
+        set_working_hours(tech, [(d, s, e) for d in range(7) for s, e in ((time(0), time(12)), (time(12), time(0)))])
+    db.session.commit()
+
+
+def test_book_from_the_call_page_then_no_second_book_button(page, browser_login, shot, dispatcher, technician):
+    """Issue 10: one click, one visit. After booking from the suggestions on the call page the page shows the
+    booked visit, and no "Book" button is left to book a second technician by accident."""
+    _around_the_clock(technician)
+    customer = make_customer(name="上海测试设备有限公司")
+    site = make_site(customer, address="上海市浦东新区世纪大道100号", latitude=31.2304, longitude=121.4737)
+    call = make_call(dispatcher, customer=customer, site=site, priority="high", required_skill="hvac",
+                     problem_type="not cooling")
+    browser_login(page, dispatcher)
+    page.goto(f"/calls/{call.id}")
+    suggestions = page.locator("#booking .suggestions")
+    suggestions.wait_for()
+    assert suggestions.locator("button.book-button").count() >= 1
+    shot(page, "call-1366-suggestions")
+
+    suggestions.locator("button.book-button").first.click()
+    booked = page.locator("#booking .booked-visit")
+    booked.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("button.book-button").count() == 0
+    text = booked.inner_text()
+    assert technician.name in text and "Arrival window" in text
+    assert page.locator("#booking").get_by_text("Reschedule or cancel on the board").is_visible()
+    assert page.locator("#booking button", has_text="Print slip").is_visible()
+    assert "Booked VS-" in page.locator(".flash-success").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "call-1366-booked")
+
+    # a second technician only on purpose, through the labelled control
+    page.locator("#booking button", has_text="Book an additional technician").click()
+    extra = page.locator("#booking .suggestions.additional-mode")
+    extra.wait_for()
+    assert "already booked" in extra.inner_text()
+    assert extra.locator("button.book-button").first.inner_text() == "Book additional technician"
+    shot(page, "call-1366-additional")
+
+
+def test_the_week_board_fits_a_1366_screen(page, browser_login, shot, dispatcher, technician):
+    from datetime import datetime, timedelta
+
+    from dispatch.core.timeutil import local_today
+    from dispatch.scheduling.booking import book_visit
+    from tests.factories import make_user
+
+    techs = [technician] + [make_user("technician", username=f"wk{i}", name=f"Technician Number {i} 王建国")
+                            for i in range(5)]
+    _around_the_clock(*techs)
+    monday = local_today() - timedelta(days=local_today().weekday())
+    tz = local_tz()
+    for t_index, tech in enumerate(techs):
+        for day in range(7):
+            for hour in (8, 10, 13, 15):
+                start = datetime.combine(monday + timedelta(days=day), time(hour), tzinfo=tz) \
+                    + timedelta(minutes=10 * t_index)
+                call = make_call(dispatcher, problem_type="not cooling")
+                book_visit(dispatcher, call, tech, start, start + timedelta(hours=1), override_reason="week test")
+    db.session.commit()
+    browser_login(page, dispatcher)
+    page.goto(f"/board?date={monday.isoformat()}&view=week")
+    page.locator("table.week").wait_for()
+    assert page.viewport_size == {"width": 1366, "height": 900}
+    fits = page.evaluate("""() => {
+        const doc = document.documentElement;
+        const wrap = document.querySelector('.lanes-wrap .table-wrap');
+        return {page: doc.scrollWidth <= window.innerWidth + 1,
+                table: wrap.scrollWidth <= wrap.clientWidth + 1,
+                widths: [doc.scrollWidth, window.innerWidth, wrap.scrollWidth, wrap.clientWidth]};
+    }""")
+    shot(page, "board-1366-week-full")
+    assert fits["page"] and fits["table"], fits
+    assert page.locator("#print-day-slips").is_visible()

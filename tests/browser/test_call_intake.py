@@ -65,7 +65,7 @@ def test_dispatcher_logs_a_call_with_category_and_deadline(page, phone, dispatch
     assert page.locator(".call-number").inner_text() == call.number
     reason = page.locator(".category-reason").inner_text()
     assert reason == f"free: under warranty until {warranty_end.isoformat()}"
-    booking = page.locator("#booking-deadline").inner_text()
+    booking = page.locator("#clock-booking").inner_text()
     assert localtime_text(call.booking_deadline) in booking and re.search(r"\d+ h \d\d min left", booking)
     page.wait_for_load_state("networkidle")  # the booking suggestions, where the board is installed
     shot(page, "call-page-1366")
@@ -145,7 +145,7 @@ def test_dispatcher_takes_a_call_in_chinese(browser, live_server, dispatcher, te
         assert f"报修 {number} 已登记" in page.locator(".flash, [role=status]").first.inner_text()
         assert page.locator("#category .badge").first.inner_text() == "免费服务"
         assert page.locator(".category-reason").inner_text() == f"免费服务：保修期至 {warranty_end.isoformat()}"
-        booking = page.locator("#booking-deadline").inner_text()
+        booking = page.locator("#clock-booking").inner_text()
         assert re.search(r"周[一二三四五六日] \d{4}-\d\d-\d\d \d\d:\d\d · 剩余 \d+ 小时 \d\d 分钟", booking), booking
         facts = page.locator("main").inner_text()
         for words in ("预约上门时限", "首次响应时限", "解决时限", "紧急", "待派工", "沟通记录"):
@@ -153,4 +153,40 @@ def test_dispatcher_takes_a_call_in_chinese(browser, live_server, dispatcher, te
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.wait_for_load_state("networkidle")
         shot(page, f"call-page-zh-{width}")
+        context.close()
+
+
+def test_equipment_choice_drives_the_category_line_and_the_call_can_be_corrected(
+        browser, live_server, dispatcher, browser_login, shot):
+    """Two pieces of equipment at the site: none is picked for the dispatcher, the category line follows the
+    pick; the saved call reads every clock as due / met or left, and offers "Edit call" and "Cancel call"."""
+    hotel = make_customer(name="浦东大酒店", phone="021-5830 1234", contact_name="周女士")
+    lobby = make_site(hotel, "上海市浦东新区世纪大道88号", 31.2366, 121.5020)
+    warranty_end = local_today() + timedelta(days=200)
+    make_equipment(hotel, lobby, model="Carrier 30XA", serial="CH-7781", warranty_until=warranty_end)
+    make_equipment(hotel, lobby, model="Daikin FXSQ", serial="FC-0102", warranty_until=local_today() - timedelta(days=3))
+    for locale, words in (("zh-CN", ("免费服务", "收费服务")),
+                          ("en", ("Free service", "Charged service", "Edit call", "Cancel call", "due"))):
+        context = browser.new_context(base_url=live_server, locale=locale, viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        browser_login(page, dispatcher)
+        page.goto(f"/calls/new?customer_id={hotel.id}")
+        assert page.locator("input[name=equipment_id]:checked").count() == 0
+        preview = page.locator("#category-preview")
+        page.locator("label.choice", has_text="CH-7781").click()
+        assert words[0] in preview.inner_text()
+        page.locator("label.choice", has_text="FC-0102").click()
+        assert words[1] in preview.inner_text()
+        shot(page, f"intake-equipment-{locale}-1366")
+        page.locator("#problem_type").fill("noise")
+        page.locator("#description").fill("Rattles")
+        page.locator("#save-call").click()
+        page.wait_for_url(re.compile(r"/calls/\d+$"))
+        main = page.locator("main").inner_text()
+        for word in words[2:]:
+            assert word in main, word
+        assert page.locator("#clock-booking .deadline").count() == 1
+        assert page.locator("#edit-call").count() == 1 and page.locator("#cancel button").count() == 1
+        shot(page, f"call-clocks-{locale}-1366")
         context.close()

@@ -83,3 +83,58 @@ def test_an_account_created_disabled_cannot_log_in(client, login, admin):
     assert actions == ["user.created", "user.updated"]
     assert client.post("/admin/users/new", data={"username": "nopass", "name": "N", "role": "dispatcher",
                                                  "active": "y"}).status_code == 422
+
+
+def test_admin_opens_and_saves_every_roles_account(client, login, admin, manager, dispatcher, technician, finance):
+    """The edit page of a technician used to be a 500 (`current_app` in the template): every role's page
+    opens and saves; a technician's links to their calendar."""
+    login(admin)
+    for user in (admin, manager, dispatcher, technician, finance):
+        page = client.get(f"/admin/users/{user.id}")
+        assert page.status_code == 200, (user.role, page.data[:300])
+        html = page.get_data(as_text=True)
+        assert f'value="{user.username}"' in html and "readonly" in html
+        assert (f'href="/technicians#tech-{user.id}"' in html) == (user.role == "technician")
+        saved = client.post(f"/admin/users/{user.id}", data={
+            "username": user.username, "name": user.name + " (edited)", "role": user.role,
+            "phone": "021-6888 1234", "active": "y"})
+        assert saved.status_code == 302, (user.role, saved.data[:300])
+        db.session.refresh(user)
+        assert user.name.endswith("(edited)") and user.phone == "021-6888 1234" and user.active
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert all(f"{u.name}</a>" in listing for u in (admin, manager, dispatcher, technician, finance))
+
+
+def test_admin_disables_a_departed_technician(app, client, login, admin, technician, api):
+    phone = app.test_client()
+    login(technician, phone)
+    token_client = api(technician)
+    assert phone.get("/t/").status_code == 200 and token_client.get("/api/v1/me/visits").status_code == 200
+    login(admin)
+    page = client.get(f"/admin/users/{technician.id}")
+    assert page.status_code == 200
+    saved = client.post(f"/admin/users/{technician.id}", data={
+        "username": "tom", "name": technician.name, "role": "technician"})  # "Active" unticked
+    assert saved.status_code == 302
+    db.session.refresh(technician)
+    assert technician.active is False
+    assert phone.get("/t/").status_code == 302 and token_client.get("/api/v1/me/visits").status_code == 401
+    assert "disabled" in client.get("/admin/users?role=technician").get_data(as_text=True)
+
+
+def test_markup_is_not_a_phone_number(client, login, api, admin, technician):
+    login(admin)
+    response = client.post(f"/admin/users/{technician.id}", data={
+        "username": "tom", "name": technician.name, "role": "technician", "phone": "<b>123</b>", "active": "y"})
+    assert response.status_code == 422
+    assert "is not a phone number" in response.get_data(as_text=True)
+    assert "<b>123</b>" not in response.get_data(as_text=True)  # escaped where it is shown back
+    response = client.post("/admin/users/new", data={"username": "new.tech", "name": "New", "role": "technician",
+                                                     "password": "long-enough-1", "phone": "<b>123</b>"})
+    assert response.status_code == 422
+    response = api(admin).post("/api/v1/users", json={"username": "api.tech", "name": "Api", "role": "technician",
+                                                      "password": "long-enough-1", "phone": "<b>123</b>"})
+    assert response.status_code == 422 and "phone" in response.get_json()["error"]["fields"]
+    db.session.refresh(technician)
+    assert technician.phone != "<b>123</b>"
+    assert db.session.scalar(db.select(db.func.count(User.id)).where(User.username.in_(["new.tech", "api.tech"]))) == 0

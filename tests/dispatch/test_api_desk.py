@@ -406,13 +406,16 @@ def test_idempotency_key_replays_the_first_answer(desk):
                          "idempotency_key_reused")
     assert error["message"]
     assert count(Customer) == 1
-    # A different key is a different request.
-    assert desk.post("/api/v1/customers", json=body, headers={"Idempotency-Key": "abc-124"}).status_code == 201
+    # A different key is a different request: the same customer again is a possible duplicate, until confirmed.
+    refused = desk.post("/api/v1/customers", json=body, headers={"Idempotency-Key": "abc-124"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "possible_duplicate"
+    assert desk.post("/api/v1/customers", json={**body, "confirm_duplicate": True},
+                     headers={"Idempotency-Key": "abc-125"}).status_code == 201
     assert count(Customer) == 2
 
 
 def test_idempotency_keys_belong_to_their_user(api, dispatcher, manager):
-    body = {"name": "Shared Key Co", "phone": "13800001111"}
+    body = {"name": "Shared Key Co", "phone": "13800001111", "confirm_duplicate": True}
     a = api(dispatcher).post("/api/v1/customers", json=body, headers={"Idempotency-Key": "k1"})
     b = api(manager).post("/api/v1/customers", json=body, headers={"Idempotency-Key": "k1"})
     assert a.status_code == b.status_code == 201

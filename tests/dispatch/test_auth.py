@@ -273,3 +273,52 @@ def test_password_change_ends_sessions_and_tokens(app, client, api, login, runne
 
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.password_changed"))
     assert event.entity_id == dispatcher.id
+
+
+# ----------------------------------------------------------------------------- where a login lands
+
+HOMES = {"admin": "/", "manager": "/", "dispatcher": "/", "technician": "/t/", "finance": "/billing/"}
+
+
+@pytest.mark.parametrize("role", sorted(HOMES))
+def test_each_role_lands_on_its_own_home(client, role):
+    """Logging in from `/` (the login page then carries next=/, the desk) used to land a technician on
+    "Not for your role": now each role lands on its home, and the home page opens."""
+    make_user(role, username=f"who-{role}")
+    anonymous = client.get("/")
+    assert anonymous.status_code == 302 and anonymous.headers["Location"] == "/login?next=/"
+    r = client.post("/login?next=/", data={"username": f"who-{role}", "password": PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == HOMES[role], r.headers["Location"]
+    assert client.get(HOMES[role]).status_code == 200
+    # Without a next, and when already logged in, the same home; the site's root leads there too.
+    assert client.get("/login").headers["Location"] == HOMES[role]
+    root = client.get("/")
+    assert root.status_code == (200 if HOMES[role] == "/" else 302)
+    if root.status_code == 302:
+        assert root.headers["Location"] == HOMES[role]
+
+
+@pytest.mark.parametrize(("role", "target", "lands"), [
+    ("technician", "/calls?status=new", "/t/"),       # the desk's list: not for a technician
+    ("technician", "/billing/", "/t/"),
+    ("technician", "/admin/users", "/t/"),
+    ("technician", "/t/admin-time", "/t/admin-time"),  # their own page is kept
+    ("technician", "/t", "/t"),                        # Flask's /t -> /t/ redirect: the page it leads to decides
+    ("finance", "/board", "/billing/"),
+    ("finance", "/billing/parts?q=filter", "/billing/parts?q=filter"),
+    ("dispatcher", "/admin/users", "/"),
+    ("dispatcher", "/t/", "/"),
+    ("dispatcher", "/board?date=2026-12-01", "/board?date=2026-12-01"),
+    ("manager", "/technicians", "/technicians"),
+    ("admin", "/admin/users?role=technician", "/admin/users?role=technician"),
+    ("dispatcher", "/no/such/page", "/"),
+    ("dispatcher", "/logout", "/"),                    # POST only: not a page to open
+    ("dispatcher", "/account", "/account"),
+])
+def test_a_next_the_role_may_not_open_is_replaced_by_its_home(client, role, target, lands):
+    make_user(role, username="someone")
+    r = client.post("/login", query_string={"next": target}, data={"username": "someone", "password": PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == lands
+    again = client.get("/login", query_string={"next": target})  # already logged in
+    assert again.status_code == 302 and again.headers["Location"] == lands
+    assert client.get(lands, follow_redirects=True).status_code == 200

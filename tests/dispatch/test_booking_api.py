@@ -103,18 +103,51 @@ def test_book_then_conflict_then_call_booked_and_audited(api, dispatcher, techni
     assert r.status_code == 422 and "end" in r.json["error"]["fields"]
 
 
-def test_booking_window_needs_a_manager_reason(api, dispatcher, manager, technician):
+def test_a_start_after_the_booking_deadline_needs_a_reason_from_any_desk_role(api, dispatcher, manager, technician):
+    """DOMAIN.md step 2 (corrected): the 24 h clock measures agreeing the time, not the visit. A later
+    day needs the written reason (超时说明), from the dispatcher as much as the manager."""
     call = make_call(dispatcher)
-    start = call.booking_deadline + timedelta(hours=1)
+    start = (call.booking_deadline + timedelta(hours=30)).replace(second=0, microsecond=0)
     end = start + timedelta(hours=1)
+    works_at(technician, start, end + timedelta(hours=1))
+    r = _book(api(dispatcher), call, technician, start, end)
+    assert r.status_code == 422 and r.json["error"]["code"] == "outside_booking_window"
+    assert "override_reason" in r.json["error"]["fields"]
+    r = _book(api(dispatcher), call, technician, start, end, customer_requested=True)  # the reason is still due
+    assert r.status_code == 422 and r.json["error"]["code"] == "outside_booking_window"
+    r = _book(api(dispatcher), call, technician, start, end, override_reason="customer only available Friday",
+              customer_requested=True)
+    assert r.status_code == 201, r.json
+    assert r.json["override_reason"] == "customer only available Friday" and r.json["customer_requested"] is True
+    # booked now, inside the deadline: the booking clock is met, the visit merely starts later
+    assert r.json["within_deadline"] is True and r.json["starts_after_deadline"] is True
+    db.session.expire_all()
+    visit = db.session.get(Visit, r.json["id"])
+    assert visit.customer_requested is True and visit.override_reason == "customer only available Friday"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "visit.booked",
+                                                       AuditEvent.entity_id == visit.id))
+    assert event.reason == "customer only available Friday" and event.after["customer_requested"] is True
+    booked_call = db.session.get(type(call), call.id)
+    assert booked_call.status == CallStatus.BOOKED and booked_call.booked_at <= booked_call.booking_deadline
+    # the desk's own later day: the reason alone, not marked as the customer's
+    other = make_call(dispatcher)
+    r = _book(api(dispatcher), other, technician, start + timedelta(minutes=60), end + timedelta(minutes=60),
+              override_reason="no technician free before")
+    assert r.status_code == 201, r.json
+    assert r.json["customer_requested"] is False and r.json["starts_after_deadline"] is True
+
+
+def test_the_booking_clock_is_met_when_the_time_is_agreed(api, dispatcher, technician):
+    """Booked after the deadline had passed: the visit says so (within_deadline false), whatever its start."""
+    call = make_call(dispatcher, received_at=utcnow() - timedelta(hours=30))
+    assert call.booking_deadline < utcnow()
+    start, end = _slot(2)
     works_at(technician, start, end)
     r = _book(api(dispatcher), call, technician, start, end)
     assert r.status_code == 422 and r.json["error"]["code"] == "outside_booking_window"
-    r = _book(api(dispatcher), call, technician, start, end, override_reason="customer asked")
-    assert r.status_code == 422 and "manager" in r.json["error"]["message"]
-    r = _book(api(manager), call, technician, start, end, override_reason="customer away until then")
+    r = _book(api(dispatcher), call, technician, start, end, override_reason="call was missed overnight")
     assert r.status_code == 201, r.json
-    assert r.json["override_reason"] == "customer away until then" and r.json["within_deadline"] is False
+    assert r.json["within_deadline"] is False and r.json["starts_after_deadline"] is True
 
 
 def test_working_hours_and_time_off_refuse_unless_manager(api, dispatcher, manager, technician):
@@ -260,7 +293,7 @@ def test_board_pages_book_move_cancel(client, login, dispatcher, manager, techni
     assert call.number in html and f'id="lane-{technician.id}"' in html and "data-deadline" in html
     assert 'hx-trigger="every 60s, booked from:body"' in html
     assert client.get("/board?view=week").status_code == 200
-    assert client.get("/board?date=nonsense").status_code == 200
+    assert client.get("/board?date=nonsense").status_code == 422  # today is shown, with the problem
 
     fragment = client.get(f"/board/calls/{call.id}/suggestions?from=board").get_data(as_text=True)
     assert "<html" not in fragment and technician.name in fragment and "Book" in fragment
@@ -281,7 +314,7 @@ def test_board_pages_book_move_cancel(client, login, dispatcher, manager, techni
     r = client.post(f"/board/calls/{other.id}/book", headers={"HX-Request": "true"},
                     data={"technician_id": technician.id, "start": start.isoformat(), "end": end.isoformat(),
                           "from": "board"})
-    assert r.status_code == 200 and "already has visit" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "already has visit" in r.get_data(as_text=True)
     # from the call page the fragment books and sends the browser back to the call page
     third = make_call(dispatcher)
     r = client.post(f"/board/calls/{third.id}/book", headers={"HX-Request": "true"},
@@ -348,7 +381,7 @@ def test_board_forms_show_mistakes_and_write_nothing(client, login, dispatcher, 
     for data in ({"technician_id": "abc", "start": start.isoformat(), "end": end.isoformat()},
                  {"technician_id": technician.id, "start": start.isoformat(), "duration": "an hour"}):
         r = client.post(f"/board/calls/{call.id}/book", headers=htmx, data={**data, "from": "board"})
-        assert r.status_code == 200 and "Check the technician and the duration." in r.get_data(as_text=True)
+        assert r.status_code == 422 and "Check the technician and the duration." in r.get_data(as_text=True)
     r = client.post(f"/board/calls/{call.id}/book", data={"technician_id": "abc", "start": start.isoformat()},
                     follow_redirects=True)
     assert "Check the technician and the duration." in r.get_data(as_text=True)
@@ -360,7 +393,8 @@ def test_board_forms_show_mistakes_and_write_nothing(client, login, dispatcher, 
     assert visit is not None
     for data, message in (({"technician_id": "abc"}, "Check the form."),
                           ({"technician_id": "999999"}, "Choose a technician."),
-                          ({"start": (start - timedelta(days=3)).isoformat()}, "outside their working hours")):
+                          ({"start": (start + timedelta(hours=5)).isoformat()}, "outside their working hours"),
+                          ({"start": (start - timedelta(days=3)).isoformat()}, "would start in the past")):
         r = client.post(f"/board/visits/{visit.id}/move", headers=htmx, data={**data, "reason": "x"})
         assert r.status_code == 200 and message in r.get_data(as_text=True)
     db.session.expire_all()

@@ -1,4 +1,5 @@
-"""Twenty dispatchers book the same technician at the same moment: exactly one wins, on either engine.
+"""Twenty dispatchers book the same technician, or the same call, at the same moment: exactly one wins,
+on either engine.
 
 Each thread has its own test client and bearer token and goes through the app's real request path
 (@api_view, BEGIN IMMEDIATE on SQLite, the exclusion constraint on PostgreSQL).
@@ -68,8 +69,54 @@ def test_twenty_requests_for_the_same_slot(app, dispatcher, technician):
 
     statuses = sorted(getattr(r, "status_code", repr(r)) for r in results)
     assert statuses == [201] + [409] * (N - 1), statuses
-    assert all(r.json["error"]["code"] == "overlapping_visit" for r in results if r.status_code == 409)
+    # the same call: the call's row is taken first, so the losers hear it is booked already
+    assert all(r.json["error"]["code"] == "already_booked" for r in results if r.status_code == 409)
     assert len(_live_visits(technician.id)) == 1
+
+
+def test_one_call_booked_for_different_technicians_at_once(app, dispatcher, technician):
+    """One click, two visits: simultaneous bookings of one call for different technicians (no overlap to
+    stop them) give exactly one visit; the others are 409 already_booked."""
+    from tests.factories import make_user
+
+    techs = [technician] + [make_user("technician", username=f"tech{i}", name=f"Tech {i}") for i in range(9)]
+    call = make_call(dispatcher)
+    start = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    end = start + timedelta(hours=1)
+    for tech in techs:
+        set_working_hours(tech, hours_around(start, end))
+    db.session.commit()
+    bodies = [(call.id, {"technician_id": t.id, "start": start.isoformat(), "end": end.isoformat()}) for t in techs]
+    results = _race(app, dispatcher, bodies)
+
+    statuses = sorted(getattr(r, "status_code", repr(r)) for r in results)
+    assert statuses == [201] + [409] * (len(techs) - 1), statuses
+    assert all(r.json["error"]["code"] == "already_booked" for r in results if r.status_code == 409)
+    db.session.expire_all()
+    visits = list(db.session.scalars(select(Visit).where(Visit.call_id == call.id)))
+    assert len(visits) == 1 and visits[0].status == VisitStatus.SCHEDULED and visits[0].additional is False
+
+
+def test_additional_technicians_at_once_are_all_booked(app, dispatcher, technician):
+    """A second technician on purpose ("additional": true) is not refused, also when several arrive at once."""
+    from dispatch.scheduling.booking import book_visit
+    from tests.factories import make_user
+
+    techs = [make_user("technician", username=f"extra{i}", name=f"Extra {i}") for i in range(3)]
+    call = make_call(dispatcher)
+    start = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    end = start + timedelta(hours=1)
+    for tech in [technician, *techs]:
+        set_working_hours(tech, hours_around(start, end))
+    book_visit(dispatcher, call, technician, start, end)
+    db.session.commit()
+    bodies = [(call.id, {"technician_id": t.id, "start": start.isoformat(), "end": end.isoformat(),
+                         "additional": True}) for t in techs]
+    results = _race(app, dispatcher, bodies)
+    assert sorted(getattr(r, "status_code", repr(r)) for r in results) == [201] * len(techs)
+    db.session.expire_all()
+    visits = list(db.session.scalars(select(Visit).where(Visit.call_id == call.id).order_by(Visit.id)))
+    assert [v.additional for v in visits] == [False, True, True, True]
 
 
 def test_overlapping_but_not_identical_slots(app, dispatcher, technician):

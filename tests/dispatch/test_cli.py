@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent, User
 from dispatch.models import Contract, Customer, RepairCall
+from tests.factories import PASSWORD
 
 
 def test_users_create_and_duplicate(runner, client):
@@ -77,3 +78,46 @@ def test_seed_demo_is_idempotent_and_covers_every_status(runner, client):
         r = client.post("/api/v1/auth/token", json={"username": username, "password": password})
         assert r.status_code == 200, username
         assert r.get_json()["role"] == username
+
+
+def test_users_disable_and_enable(app, runner, client, api, technician):
+    """`users disable NAME` ends the account's sessions and tokens as the admin's page does, audited;
+    `users enable NAME` lets them log in again."""
+    phone = app.test_client()
+    with phone.session_transaction() as session:
+        session["_user_id"] = technician.get_id()
+    token_client = api(technician)
+    assert phone.get("/t/").status_code == 200 and token_client.get("/api/v1/me/visits").status_code == 200
+
+    result = runner.invoke(args=["users", "disable", "tom", "--reason", "left the company"])
+    assert result.exit_code == 0, result.output
+    assert "Disabled tom (Tom Technician)" in result.output
+    db.session.expire_all()
+    assert db.session.get(User, technician.id).active is False
+    assert phone.get("/t/").status_code == 302  # to the login page
+    assert token_client.get("/api/v1/me/visits").status_code == 401
+    refused = client.post("/api/v1/auth/token", json={"username": "tom", "password": PASSWORD})
+    assert refused.status_code == 401
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.updated")).one()
+    assert event.actor_id is None and event.reason == "left the company"
+    assert (event.before["active"], event.after["active"]) == (True, False)
+
+    again = runner.invoke(args=["users", "disable", "tom"])
+    assert again.exit_code == 0 and "already disabled" in again.output
+    listed = runner.invoke(args=["users", "list", "--role", "technician"])
+    assert "tom" in listed.output and "(disabled)" in listed.output
+
+    enabled = runner.invoke(args=["users", "enable", "tom"])
+    assert enabled.exit_code == 0 and "Enabled tom" in enabled.output
+    db.session.expire_all()
+    assert db.session.get(User, technician.id).active is True
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.updated")
+                                .order_by(AuditEvent.id)).all()
+    assert len(events) == 2 and events[1].reason == "from the command line"
+    assert token_client.get("/api/v1/me/visits").status_code == 401  # old tokens stay ended
+    assert client.post("/api/v1/auth/token", json={"username": "tom", "password": PASSWORD}).status_code == 200
+
+
+def test_users_disable_unknown(runner):
+    result = runner.invoke(args=["users", "disable", "ghost"])
+    assert result.exit_code != 0 and "No user ghost" in result.output

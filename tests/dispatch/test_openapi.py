@@ -43,11 +43,12 @@ def test_operations_say_who_may_call_them(client):
     assert token["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Token"}
     assert spec["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
     override = spec["paths"]["/api/v1/calls/{call_id}"]["patch"]
-    assert override["x-roles"] == ["admin", "manager"]
+    assert override["x-roles"] == ["admin", "dispatcher", "manager"]  # the category itself: managers only
     assert override["parameters"] == [{"name": "call_id", "in": "path", "required": True,
                                        "schema": {"type": "integer"}}]
     assert override["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/CategoryOverride"}
+        "$ref": "#/components/schemas/CallPatch"}
+    assert {"$ref": "#/components/schemas/CategoryOverride"} in spec["components"]["schemas"]["CallPatch"]["oneOf"]
     feedback = spec["paths"]["/api/v1/calls/{call_id}/feedback"]["post"]
     assert "200" in feedback["responses"] and "201" not in feedback["responses"]
     create_call = spec["paths"]["/api/v1/calls"]["post"]

@@ -65,8 +65,11 @@ def test_working_hours_across_midnight():
     # nothing before 22:00 on Wednesday once Tuesday night is full
     plan.add(Stop(at(25, 2), at(25, 5, 30), CENTRE, "VS-2"))
     r = suggest(job(), [plan], MODEL, at(24, 20))
-    assert all(s.start >= at(25, 22) for s in r.items)
-    assert r.nothing_fits and "free slot" in r.message  # night shifts only on Tuesdays: none in 3 days
+    assert r.items and all(s.start >= at(25, 22) for s in r.items)
+    assert min(s.start for s in r.items) == datetime(2026, 12, 1, 22, tzinfo=TZ)  # next Tuesday night
+    # night shifts only on Tuesdays: none within a 3-day horizon
+    r = suggest(job(), [plan], MODEL, at(24, 20), horizon=at(24, 20) + timedelta(days=3))
+    assert r.nothing_fits and "free slot" in r.message and "next 3 days" in r.message
 
 
 def test_weekends_only_with_hours():

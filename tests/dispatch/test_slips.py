@@ -1,4 +1,5 @@
-"""The slip endpoints: GET /api/v1/visits/{id}/slip.pdf and GET /api/v1/slips.pdf, read back with pypdf."""
+"""The slip endpoints: GET /api/v1/visits/{id}/slip.pdf and GET /api/v1/slips.pdf (reads, never counted),
+POST .../slip/prints and /api/v1/slips/prints and the pages' print buttons (counted), read back with pypdf."""
 
 from __future__ import annotations
 
@@ -48,9 +49,18 @@ def book(actor: Any, technician: Any, hour: int, customer_name: str | None = Non
     return visit
 
 
+def printed(client: Any, visit: Visit) -> dict[str, Any]:
+    """One deliberate print through the API: count it, then the PDF (GET) shows it."""
+    r = client.post(f"/api/v1/visits/{visit.id}/slip/prints")
+    assert r.status_code == 201, r.json
+    return r.json
+
+
 def test_a_slip_prints_the_visit_and_counts_reprints(dispatcher: Any, technician: Any, api: Any) -> None:
     visit = book(dispatcher, technician, 10, customer_name="上海测试设备有限公司")
     client = api(dispatcher)
+    assert printed(client, visit) == {"visit_id": visit.id, "document": "slip", "print_count": 1, "reprint": False,
+                                      "pdf": f"/api/v1/visits/{visit.id}/slip.pdf"}
     response = client.get(f"/api/v1/visits/{visit.id}/slip.pdf")
     text, reader = pdf_text(response)
     assert len(reader.pages) == 1
@@ -64,7 +74,10 @@ def test_a_slip_prints_the_visit_and_counts_reprints(dispatcher: Any, technician
     assert f"/t/visits/{visit.id}" not in text  # the QR code is a drawing, not text
     assert response.headers["Cache-Control"] == "no-store"
 
+    assert printed(client, visit)["print_count"] == 2
     second, _ = pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    assert printed(client, visit) == {"visit_id": visit.id, "document": "slip", "print_count": 3, "reprint": True,
+                                      "pdf": f"/api/v1/visits/{visit.id}/slip.pdf"}
     third, _ = pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
     assert "Reprint 2" in second and "Reprint 3" in third
     db.session.expire_all()
@@ -77,6 +90,85 @@ def test_a_slip_prints_the_visit_and_counts_reprints(dispatcher: Any, technician
         ({"print_count": 0}, {"print_count": 1}), ({"print_count": 1}, {"print_count": 2}),
         ({"print_count": 2}, {"print_count": 3})]
     assert {e.actor_id for e in events} == {dispatcher.id}
+
+
+def test_reading_a_slip_counts_nothing(dispatcher: Any, technician: Any, api: Any, client: Any, login: Any) -> None:
+    """Any link, preview or crawler may GET the PDF: only a print button (a POST) counts."""
+    visit = book(dispatcher, technician, 10)
+    desk = api(dispatcher)
+    for _ in range(4):
+        text, _reader = pdf_text(desk.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+        assert "Reprint" not in text
+        pdf_text(desk.get(f"/api/v1/slips.pdf?date={DAY}"))
+    login(dispatcher)
+    pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))  # the browser session's GET too
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).print_count == 0
+    assert not db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("visit.%_printed"))).all()
+    # a GET on the print URL is no print either
+    assert desk.get(f"/api/v1/visits/{visit.id}/slip/prints").status_code == 405
+
+
+def test_print_roles_and_csrf(app: Any, dispatcher: Any, technician: Any, finance: Any, api: Any, client: Any,
+                              login: Any, monkeypatch: Any) -> None:
+    other = make_user("technician", username="otto", name="Otto Other")
+    mine, theirs = book(dispatcher, technician, 10), book(dispatcher, other, 10)
+    assert api(technician).post(f"/api/v1/visits/{mine.id}/slip/prints").status_code == 201
+    assert api(technician).post(f"/api/v1/visits/{theirs.id}/slip/prints").status_code == 404
+    assert api(finance).post(f"/api/v1/visits/{mine.id}/slip/prints").status_code == 403
+    assert api(None).post(f"/api/v1/visits/{mine.id}/slip/prints").status_code == 401
+    assert api(technician).post("/api/v1/slips/prints", json={"date": str(DAY),
+                                                              "technician_id": other.id}).status_code == 404
+    bad = api(dispatcher).post("/api/v1/slips/prints", json={"date": "9999-12-31"})
+    assert bad.status_code == 422 and "date" in bad.json["error"]["fields"]
+    # a browser session without its CSRF token prints nothing (a bearer token needs none)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert api(technician).post(f"/api/v1/visits/{mine.id}/slip/prints").status_code == 201
+    login(dispatcher)
+    assert client.post(f"/api/v1/visits/{mine.id}/slip/prints").status_code == 400
+    assert client.post(f"/board/visits/{mine.id}/print").status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Visit, mine.id).print_count == 2 and db.session.get(Visit, theirs.id).print_count == 0
+
+
+def test_the_voucher_has_its_own_counter(dispatcher: Any, technician: Any, api: Any) -> None:
+    """The slip went out three times before the job; the customer's first voucher is no reprint."""
+    from tests.billing.helpers import call_of, catalogue
+    from tests.technicians.helpers import png_b64, today_visit
+
+    catalogue(dispatcher)
+    visit = today_visit(dispatcher, call_of("contract", dispatcher), technician)
+    desk = api(dispatcher)
+    for n in (1, 2, 3):
+        assert printed(desk, visit) == {"visit_id": visit.id, "document": "slip", "print_count": n,
+                                        "reprint": n >= 2, "pdf": f"/api/v1/visits/{visit.id}/slip.pdf"}
+    text, _ = pdf_text(desk.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    assert "Dispatch slip" in text and "Reprint 3" in text
+    tech = api(technician)
+    assert tech.post(f"/api/v1/visits/{visit.id}/arrive").status_code == 200
+    work = {"work_summary": "Replaced the run capacitor.", "labor_minutes": 45, "outcome": "fixed",
+            "parts": [{"sku": "CAP-45-5", "quantity": 1}]}
+    assert tech.post(f"/api/v1/visits/{visit.id}/complete", json=work).status_code == 200
+    r = tech.post(f"/api/v1/visits/{visit.id}/signature",
+                  json={"signer_name": "Mr Gao", "image_png_base64": png_b64(), "technician_confirmed": True})
+    assert r.status_code == 201, r.json
+
+    first = printed(desk, visit)
+    assert first["document"] == "voucher" and first["print_count"] == 1 and first["reprint"] is False
+    text, _ = pdf_text(desk.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    assert "Service voucher" in text and "Reprint" not in text
+    assert printed(desk, visit)["print_count"] == 2
+    text, _ = pdf_text(desk.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    assert "Service voucher" in text and "Reprint 2" in text
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert (stored.print_count, stored.voucher_print_count) == (3, 2)
+    shown = desk.get(f"/api/v1/visits/{visit.id}").json
+    assert (shown["print_count"], shown["voucher_print_count"]) == (3, 2)
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == "visits", AuditEvent.entity_id == visit.id,
+        AuditEvent.action.like("visit.%_printed")).order_by(AuditEvent.id))]
+    assert actions == ["visit.slip_printed"] * 3 + ["visit.voucher_printed"] * 2
 
 
 def test_a_technician_prints_only_their_own(dispatcher: Any, technician: Any, finance: Any, api: Any,
@@ -93,6 +185,7 @@ def test_a_technician_prints_only_their_own(dispatcher: Any, technician: Any, fi
     # Without technician_id a technician gets their own day, never everyone's.
     text, reader = pdf_text(tech.get(f"/api/v1/slips.pdf?date={DAY}"))
     assert len(reader.pages) == 1 and mine.slip_number in text and theirs.slip_number not in text
+    assert tech.post(f"/api/v1/visits/{theirs.id}/slip/prints").status_code == 404
     db.session.expire_all()
     assert db.session.get(Visit, theirs.id).print_count == 0  # a refused print is not counted
     assert api(finance).get(f"/api/v1/visits/{mine.id}/slip.pdf").status_code == 403
@@ -114,12 +207,19 @@ def test_a_days_slips_are_one_pdf_with_one_page_per_visit(dispatcher: Any, techn
     for page, visit in zip(reader.pages, visits[:3], strict=True):  # in time order, one each
         assert visit.slip_number in page.extract_text()
 
-    response = client.get(f"/api/v1/slips.pdf?date={DAY}")
+    one = client.post("/api/v1/slips/prints", json={"date": str(DAY), "technician_id": technician.id})
+    assert one.status_code == 201 and one.json["count"] == 3
+    assert one.json["pdf"] == f"/api/v1/slips.pdf?date={DAY}&technician_id={technician.id}"
+    everyone = client.post("/api/v1/slips/prints", json={"date": str(DAY)})
+    assert everyone.status_code == 201 and everyone.json["count"] == 4
+    assert [p["print_count"] for p in everyone.json["prints"]] == [2, 2, 2, 1]
+    response = client.get(everyone.json["pdf"])
     text, reader = pdf_text(response)
     assert len(reader.pages) == 4 and response.headers["X-Slip-Count"] == "4"
     assert all(v.slip_number in text for v in visits)
     db.session.expire_all()
     assert [db.session.get(Visit, v.id).print_count for v in visits] == [2, 2, 2, 1]
+    assert printed(client, visits[3])["print_count"] == 2
     text, _ = pdf_text(client.get(f"/api/v1/visits/{visits[3].id}/slip.pdf"))
     assert "Reprint 2" in text
 
@@ -179,23 +279,22 @@ def test_after_sign_off_the_slip_is_the_voucher(app: Any, dispatcher: Any, techn
 @pytest.mark.concurrency
 def test_prints_at_the_same_moment_are_each_counted(dispatcher: Any, technician: Any, api: Any) -> None:
     visit = book(dispatcher, technician, 10)
-    url = f"/api/v1/visits/{visit.id}/slip.pdf"
+    url = f"/api/v1/visits/{visit.id}/slip/prints"
     clients = [api(dispatcher), api(technician), api(dispatcher)]
     barrier = threading.Barrier(len(clients))
     results: list[Any] = [None] * len(clients)
 
     def work(i: int) -> None:
         barrier.wait()
-        results[i] = clients[i].get(url)
+        results[i] = clients[i].post(url)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(clients))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    texts = [pdf_text(r)[0] for r in results]
-    assert sorted("Reprint 2" in t for t in texts) == [False, False, True]
-    assert sum("Reprint 3" in t for t in texts) == 1
+    assert sorted(r.status_code for r in results) == [201, 201, 201]
+    assert sorted(r.json["print_count"] for r in results) == [1, 2, 3]
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).print_count == 3
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "visit.slip_printed")).all()
@@ -216,17 +315,63 @@ def test_a_cancelled_visit_prints_marked_and_leaves_the_days_batch(dispatcher: A
     assert len(reader.pages) == 1 and kept.slip_number in text and cancelled.slip_number not in text
 
 
-def test_the_desk_pages_link_to_the_slips(dispatcher: Any, technician: Any, client: Any, login: Any) -> None:
+def _csrf(page: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def test_the_board_prints_through_buttons_that_post(dispatcher: Any, technician: Any, client: Any,
+                                                    login: Any) -> None:
+    other = make_user("technician", username="otto", name="Otto Other")
+    visits = [book(dispatcher, technician, 9), book(dispatcher, technician, 13), book(dispatcher, other, 11)]
+    login(dispatcher)
+    board = client.get(f"/board?date={DAY}").get_data(as_text=True)
+    # no GET link counts a print any more: small forms that POST, opening the PDF in a new tab
+    assert "/slip.pdf" not in board and "/slips.pdf" not in board
+    assert f'action="/board/visits/{visits[0].id}/print" target="_blank"' in board
+    assert 'action="/board/slips/print" target="_blank"' in board and 'id="print-day-slips"' in board
+    token = _csrf(board)
+
+    one = client.post(f"/board/visits/{visits[0].id}/print", data={"csrf_token": token})
+    assert one.status_code == 303 and one.headers["Location"].endswith(f"/api/v1/visits/{visits[0].id}/slip.pdf")
+    text, _ = pdf_text(client.get(one.headers["Location"]))
+    assert visits[0].slip_number in text and "Reprint" not in text
+
+    # the board's button: every technician's slips of the day, one PDF, each counted once
+    day = client.post("/board/slips/print", data={"csrf_token": token, "date": str(DAY)})
+    assert day.status_code == 303 and day.headers["Location"].endswith(f"/api/v1/slips.pdf?date={DAY}")
+    text, reader = pdf_text(client.get(day.headers["Location"]))
+    assert len(reader.pages) == 3 and all(v.slip_number in text for v in visits)
+    db.session.expire_all()
+    assert [db.session.get(Visit, v.id).print_count for v in visits] == [2, 1, 1]
+    lane = client.post("/board/slips/print", data={"csrf_token": token, "date": str(DAY),
+                                                   "technician_id": str(other.id)})
+    assert lane.headers["Location"].endswith(f"/api/v1/slips.pdf?date={DAY}&technician_id={other.id}")
+    db.session.expire_all()
+    assert [db.session.get(Visit, v.id).print_count for v in visits] == [2, 1, 2]
+    # a wrong day is a message on the board, not a 500, and counts nothing
+    bad = client.post("/board/slips/print", data={"csrf_token": token, "date": "9999-12-31"})
+    assert bad.status_code == 302
+    db.session.expire_all()
+    assert [db.session.get(Visit, v.id).print_count for v in visits] == [2, 1, 2]
+
+
+def test_the_call_page_shows_the_booked_visit_with_a_print_button(dispatcher: Any, technician: Any, client: Any,
+                                                                  login: Any) -> None:
     visit = book(dispatcher, technician, 10)
     login(dispatcher)
-    call_page = client.get(f"/calls/{visit.call_id}").get_data(as_text=True)
-    assert f'href="/api/v1/visits/{visit.id}/slip.pdf"' in call_page
-    board = client.get(f"/board/live?date={DAY}").get_data(as_text=True)
-    assert f'href="/api/v1/visits/{visit.id}/slip.pdf"' in board
-    assert f"/api/v1/slips.pdf?technician_id={technician.id}&amp;date={DAY}" in board
-    # The link works with the browser session (no token), as a click from the page does.
-    text, _ = pdf_text(client.get(f"/api/v1/visits/{visit.id}/slip.pdf"))
+    page = client.get(f"/calls/{visit.call_id}").get_data(as_text=True)
+    assert f'action="/board/visits/{visit.id}/print"' in page
+    r = client.post(f"/board/visits/{visit.id}/print", data={"csrf_token": _csrf(page)})
+    assert r.status_code == 303
+    # The PDF works with the browser session (no token), as the tab the button opens does.
+    text, _ = pdf_text(client.get(r.headers["Location"]))
     assert visit.slip_number in text
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).print_count == 1
 
 
 # ----------------------------------------------------------------------------- the printing user's language

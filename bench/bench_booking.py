@@ -75,7 +75,8 @@ def fill(app: Any, n_techs: int, n_visits: int, n_calls: int, seed: int) -> tupl
     from dispatch.core.timeutil import utcnow
     from dispatch.models import RepairCall, Visit
     from dispatch.services.calls import create_call
-    from dispatch.services.customers import add_site, create_customer
+    from dispatch.services.customers import create_customer
+    from dispatch.services.sites import add_site
     from dispatch.services.users import create_user
 
     rng = random.Random(seed)

@@ -91,6 +91,9 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "collected_by_id": payment.collected_by_id,
         "collected_at": iso(payment.collected_at),
         "reconciled_at": iso(payment.reconciled_at),
+        "handed_in_at": iso(payment.handed_in_at),
+        "handed_in_to_id": payment.handed_in_to_id,
+        "receipt_pdf_url": f"/api/v1/payments/{payment.id}/receipt.pdf",
     }
 
 

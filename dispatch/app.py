@@ -91,6 +91,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     import billing.api
+    import billing.invoice_api
+    import billing.invoice_views
+    import billing.money_api
+    import billing.money_views
     import billing.views
     import technicians.api
     import technicians.carry_back_api
@@ -120,10 +124,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = DatabaseIdConverter  # before any rule: ids past the column's range 404
     pages = [login.bp, account.bp, i18n_views.bp, desk_views.bp, admin.bp, board.bp, slips_api.bp,
-             billing.views.bp,
+             billing.views.bp, billing.invoice_views.bp, billing.money_views.bp,
              technicians.views.bp, technicians.pwa.bp, technicians.carry_back_views.bp]
     apis = [login.api_bp, desk_api.bp, visits_api.bp,
-            billing.api.bp,
+            billing.api.bp, billing.invoice_api.bp, billing.money_api.bp,
             technicians.api.bp, technicians.carry_back_api.bp, technicians.workshop_api.bp]
     for bp in pages:
         app.register_blueprint(bp)
@@ -131,7 +135,8 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
         # API writes are checked in apiutil.api_authenticate: tokens need no CSRF, cookies do.
         csrf.exempt(bp)
-    register_openapi(app, visits_api.OPENAPI, slips_api.OPENAPI, billing.api.OPENAPI, technicians.api.OPENAPI,
+    register_openapi(app, visits_api.OPENAPI, slips_api.OPENAPI, billing.api.OPENAPI, billing.invoice_api.OPENAPI, billing.money_api.OPENAPI,
+                     technicians.api.OPENAPI,
                      technicians.carry_back_api.OPENAPI, technicians.workshop_api.OPENAPI)
     protect(app)
 
@@ -175,8 +180,8 @@ def register_template_helpers(app: Flask) -> None:
     from .core import models as core_models
 
     ui.init_app(app)
-    from . import geo
-    app.jinja_env.filters["site_place"] = geo.site_place
+    from .geo.distance import site_place
+    app.jinja_env.filters["site_place"] = site_place
     i18n.register_labels(app, core_models.LABELS, desk_models.LABELS, billing.models.LABELS,
                          technicians.models.LABELS)
     i18n.register_js_messages(app, ui.JS_MESSAGES, technicians.pwa.JS_MESSAGES)

@@ -127,8 +127,8 @@ sites = AppGroup("sites", help="Customers' sites on the map.")
 def relocate_sites_command() -> None:
     """Place again the sites the offline geocoder placed (after an upgrade of it); those it cannot place
     now are listed, for a dispatcher to correct on the site's page."""
-    from .geo import site_place
-    from .services.customers import relocate_geocoded_sites
+    from .geo.distance import site_place
+    from .services.sites import relocate_geocoded_sites
 
     with write_transaction():
         done = relocate_geocoded_sites(None)

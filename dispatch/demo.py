@@ -17,7 +17,9 @@ from .core.timeutil import local_tz, utcnow
 from .models import CallStatus, VisitStatus
 from .scheduling import booking, plans
 from .services.calls import add_note, create_call, record_feedback, set_call_status
-from .services.customers import add_equipment, add_site, create_contract, create_customer
+from .services.contracts import create_contract
+from .services.customers import add_equipment, create_customer
+from .services.sites import add_site
 from .services.users import create_user
 
 DEMO_PASSWORDS = {

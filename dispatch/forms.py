@@ -27,6 +27,7 @@ from .core.i18n import _l
 from .core.models import ROLE_LABELS, Role
 from .core.validate import DateInRange
 from .models import (
+    BILLING_PERIOD_LABELS,
     CATEGORY_LABELS,
     CHANNEL_LABELS,
     PRIORITY_LABELS,
@@ -125,6 +126,11 @@ class ContractForm(FlaskForm):
                                         coerce=int, validators=[Optional()],
                                         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     covers_parts = BooleanField(_l("Covers parts"))
+    fee = StringField(_l("Contract fee (per billing period)"), filters=[strip],
+                      validators=[Optional(), Length(max=20)])
+    billing_period = SelectField(_l("Billing period"),
+                                 choices=[Option("", _l("Not invoiced"))]
+                                 + [Option(v, t) for v, t in BILLING_PERIOD_LABELS.items()], default="")
     notes = TextAreaField(_l("Notes"), filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .core.extensions import Model, db
 from .core.i18n import _l
 from .core.models import Role, User, utcnow  # noqa: F401  (the domain's tables refer to them)
-from .core.types import UTCDateTime
+from .core.types import Money, UTCDateTime
 
 
 class Channel(enum.StrEnum):
@@ -101,13 +102,15 @@ VISIT_STATUS_LABELS = {VisitStatus.SCHEDULED: _l("Scheduled"), VisitStatus.ON_TH
 # The customer's rating at the follow-up call (回访), 1 to 5.
 RATING_LABELS = {"5": _l("very satisfied"), "4": _l("satisfied"), "3": _l("average"), "2": _l("unsatisfied"),
                  "1": _l("very unsatisfied")}
-# How precisely a site is placed (Site.precision, dispatch/geo.py).
+# How precisely a site is placed (Site.precision, dispatch/geo/places.py).
 PRECISION_LABELS = {"exact": _l("exact position"), "district": _l("to within the district"),
                     "city": _l("to within the city"), "province": _l("province only"),
                     "country": _l("country only")}
+# How often a contract's fee is invoiced (Contract.billing_period; billing.services.contract_billing).
+BILLING_PERIOD_LABELS = {"monthly": _l("Monthly"), "quarterly": _l("Quarterly"), "yearly": _l("Yearly")}
 LABELS = {"channel": CHANNEL_LABELS, "priority": PRIORITY_LABELS, "category": CATEGORY_LABELS,
           "call_status": CALL_STATUS_LABELS, "visit_status": VISIT_STATUS_LABELS, "rating": RATING_LABELS,
-          "precision": PRECISION_LABELS}
+          "precision": PRECISION_LABELS, "billing_period": BILLING_PERIOD_LABELS}
 
 
 # ----------------------------------------------------------------------------- people
@@ -156,6 +159,8 @@ class Customer(Model):
     contact_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
+    # The buyer's tax id (纳税人识别号), printed on its invoices where known.
+    tax_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -175,7 +180,7 @@ class Site(Model):
     distance_km: Mapped[float] = mapped_column(Float)
     remote: Mapped[bool] = mapped_column(Boolean, default=False)
     geocoded_by: Mapped[str | None] = mapped_column(String(40))
-    # What the address was understood as (dispatch/geo.py): the place in its own script and in Latin
+    # What the address was understood as (dispatch/geo/): the place in its own script and in Latin
     # letters, and how precise the position is ("district", "city" or "exact" coordinates).
     place: Mapped[str | None] = mapped_column(String(200))
     place_latin: Mapped[str | None] = mapped_column(String(200))
@@ -226,11 +231,16 @@ class Contract(Model):
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The contract's fee, invoiced once per billing period ("monthly", "quarterly" or "yearly").
+    fee: Mapped[Decimal | None] = mapped_column(Money)
+    billing_period: Mapped[str | None] = mapped_column(String(10))
 
     customer: Mapped[Customer] = relationship(back_populates="contracts")
     equipment: Mapped[list[Equipment]] = relationship(secondary=contract_equipment, order_by="Equipment.id")
 
-    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="contract_period_order"),)
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="contract_period_order"),
+                      CheckConstraint("billing_period is null or billing_period in ('monthly','quarterly','yearly')",
+                                      name="billing_period_known"))
 
     def covers(self, equipment: Equipment | None, on: date) -> bool:
         if self.cancelled_at is not None or not (self.starts_on <= on <= self.ends_on):
@@ -371,7 +381,7 @@ class GeocodeCache(Model):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     display_name: Mapped[str | None] = mapped_column(String(500))
-    # The place as understood: {"place", "place_latin", "precision", "code", "candidates"} (dispatch/geo.py).
+    # The place as understood: {"place", "place_latin", "precision", "code", "candidates"} (dispatch/geo/).
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -37,8 +37,8 @@ def site_json(s: Site) -> dict[str, Any]:
 
 
 def place_json(p: Any) -> dict[str, Any]:
-    """One place an address may mean (dispatch.geo.Place), with its distance from the service centre."""
-    from .geo import distance_from_centre_km
+    """One place an address may mean (dispatch.geo.places.Place), with its distance from the service centre."""
+    from .geo.distance import distance_from_centre_km
 
     return {"code": p.code, "place": p.place, "place_latin": p.place_latin, "precision": p.precision,
             "latitude": p.latitude, "longitude": p.longitude,
@@ -55,7 +55,8 @@ def contract_json(c: Contract) -> dict[str, Any]:
     return {"id": c.id, "customer_id": c.customer_id, "number": c.number, "starts_on": c.starts_on.isoformat(),
             "ends_on": c.ends_on.isoformat(), "covers_parts": c.covers_parts,
             "equipment_ids": [e.id for e in c.equipment], "covers_all_equipment": not c.equipment,
-            "cancelled": c.cancelled_at is not None}
+            "cancelled": c.cancelled_at is not None,
+            "fee": f"{c.fee:.2f}" if c.fee is not None else None, "billing_period": c.billing_period}
 
 
 def call_json(c: RepairCall) -> dict[str, Any]:

@@ -62,7 +62,8 @@ OPENAPI: dict[str, Any] = {"schemas": {
         "visit_id": {"type": "integer"}, "signer_name": {"type": "string"},
         "signed_at": {"type": "string", "format": "date-time"}, "content_sha256": {"type": "string"}}},
     "OnsitePaymentIn": {"type": "object", "required": ["amount", "method"], "properties": {
-        "amount": {"type": "string", "example": "180.00"}, "method": {"enum": ["cash", "card", "transfer"]}}},
+        "amount": {"type": "string", "example": "180.00"},
+        "method": {"enum": ["cash", "card", "transfer", "wechat", "alipay"]}}},
     "AdminWorkIn": {"type": "object", "required": ["activity", "minutes"], "properties": {
         "technician_id": {"type": "integer"}, "date": {"type": "string", "format": "date"},
         "activity": {"enum": ["inspection", "parts", "tools", "training", "other"]},

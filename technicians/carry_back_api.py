@@ -24,6 +24,7 @@ from dispatch.core.validate import Fields
 
 from .carry_back_documents import receipt_pdf
 from .models import CarryBack, CarryBackPhoto
+from .return_documents import return_voucher_pdf
 from .services import carry_back as carry_backs
 from .services import progress
 from .services.carry_back import MAX_PHOTO_BYTES, MAX_PHOTOS, ReceiptInput
@@ -65,6 +66,7 @@ OPENAPI: dict[str, Any] = {"schemas": {
             "signer_name": {"type": "string"}, "signed_at": {"type": "string", "format": "date-time"},
             "receipt_sha256": {"type": "string"}}},
         "receipt_pdf_url": {"type": "string"}, "workshop_url": {"type": "string"},
+        "return_pdf_url": {"type": ["string", "null"], "description": "the return voucher, once returned"},
         "events": {"type": "array", "items": {"type": "object"}}}},
     "CarryBackPhotosIn": {"type": "object", "required": ["photos"], "properties": {
         "photos": {"type": "array", "minItems": 1, "maxItems": MAX_PHOTOS, "items": _PHOTO_ITEM}},
@@ -114,6 +116,7 @@ def carry_back_json(cb: CarryBack) -> dict[str, Any]:
         "receipt": ({"signer_name": cb.receipt_signer_name, "signed_at": iso(cb.receipt_signed_at),
                      "receipt_sha256": cb.receipt_sha256} if cb.receipt_sha256 else None),
         "receipt_pdf_url": url_for("carry_back_api.receipt", carry_back_id=cb.id),
+        "return_pdf_url": url_for("carry_back_api.return_voucher", carry_back_id=cb.id) if cb.return_sha256 else None,
         "workshop_url": workshop_path(cb),
         "return_method": cb.return_method, "return_visit_id": cb.return_visit_id,
         "returned_at": iso(cb.returned_at), "return_sha256": cb.return_sha256,
@@ -259,5 +262,17 @@ def receipt(carry_back_id: int) -> Any:
     cb = carry_back_get(carry_back_id)
     response = Response(receipt_pdf(cb), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{cb.number}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/carry-backs/<int:carry_back_id>/return.pdf")
+@allow(READERS)
+@api_view
+def return_voucher(carry_back_id: int) -> Any:
+    """The return voucher (送还凭证) as PDF: what the customer signed for when the item came back (409 before)."""
+    cb = carry_back_get(carry_back_id)
+    response = Response(return_voucher_pdf(cb), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{cb.number}-return.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -13,10 +13,8 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app, has_request_context, request
-
 from dispatch.core.i18n import _l
-from dispatch.core.pdf import DocumentType, qr_svg, render_document
+from dispatch.core.pdf import DocumentType, public_url, qr_svg, render_document
 from dispatch.slips.data import Company, company_info
 
 from .models import CarryBack
@@ -62,10 +60,7 @@ class ReceiptData:
 
 def workshop_url(cb: CarryBack) -> str:
     """The item's workshop page, which the QR label opens on a phone (an absolute URL)."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
-        base = request.host_url if has_request_context() else "http://localhost/"
-    return base.rstrip("/") + f"/t/workshop/{cb.id}"
+    return public_url(f"/t/workshop/{cb.id}")
 
 
 def receipt_data(cb: CarryBack) -> ReceiptData:

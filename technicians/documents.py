@@ -14,6 +14,7 @@ from dispatch.core.i18n import print_label
 from dispatch.models import Visit
 from dispatch.slips.data import Voucher, VoucherLine
 
+from .services.payments import visit_payments
 from .services.signoff import signature
 
 
@@ -42,7 +43,8 @@ def voucher_for(visit: Visit) -> Voucher | None:
         work_summary=content.get("work_summary", ""), labor_minutes=int(content.get("labor_minutes") or 0),
         signer_name=sig.signer_name, signed_at=sig.signed_at, content_sha256=sig.content_sha256, parts=parts,
         amounts=amounts, total=_dec(content.get("total_due")), currency=content.get("currency") or "CNY",
-        amount_note=content.get("explanation") or "", outcome=content.get("outcome"), signature_png=sig.image_png)
+        amount_note=content.get("explanation") or "", outcome=content.get("outcome"), signature_png=sig.image_png,
+        paid_on_site=tuple((p.receipt_number, p.method, p.amount) for p in visit_payments(visit)))
 
 
 def _line_label(line: dict[str, Any], covered: bool) -> str:

@@ -35,7 +35,8 @@ PART_ROWS = 3
 
 
 # How the customer pays on the spot (billing.models.PAYMENT_METHODS), as the phone offers them.
-PAYMENT_METHOD_LABELS = {"cash": _l("Cash"), "card": _l("Card"), "transfer": _l("Transfer")}
+PAYMENT_METHOD_LABELS = {"cash": _l("Cash"), "card": _l("Card"), "transfer": _l("Transfer"),
+                         "wechat": _l("WeChat Pay"), "alipay": _l("Alipay")}
 
 
 def _options(labels: dict[str, Any]) -> list[SelectChoice]:

@@ -20,7 +20,7 @@ from dispatch.core.timeutil import iso, local_today, parse_date
 
 from .carry_back_api import carry_back_json
 from .models import CarryBack, CarryBackStatus
-from .services import problems
+from .services import problems, returns
 from .services import workshop as ws
 from .services.carry_back import get_carry_back_or_404
 
@@ -96,7 +96,7 @@ def item_json(item: CarryBack, *, detail: bool = False) -> dict[str, Any]:
         data = {**carry_back_json(item), **data, "workshop": {
             "labor_minutes": ws.workshop_labor_minutes(item), "lines": [line_json(ln) for ln in lines]},
             "return_visits": [{"id": v.id, "slip_number": v.slip_number, "technician_id": v.technician_id,
-                               "start": iso(v.start), "status": v.status} for v in ws.return_visits(item)]}
+                               "start": iso(v.start), "status": v.status} for v in returns.return_visits(item)]}
     return data
 
 
@@ -196,7 +196,7 @@ def return_item(carry_back_id: int) -> Any:
     completes."""
     item = _item(carry_back_id)
     data = body()
-    ws.return_item(current_user, item, signer_name=data.get("signer_name"),
+    returns.return_item(current_user, item, signer_name=data.get("signer_name"),
                    image_png_base64=data.get("image_png_base64"), method=data.get("method"),
                    reason=data.get("reason"))
     return item_json(item, detail=True)

@@ -27,6 +27,7 @@ from dispatch.core.timeutil import local_today, parse_date
 from dispatch.models import Customer, RepairCall, Visit
 
 from .models import CarryBack
+from .services import returns
 from .services import workshop as ws
 from .services.carry_back import get_carry_back_or_404
 from .views import bp
@@ -67,7 +68,7 @@ def _item_page(item: CarryBack, status: int = 200) -> Any:
         lines=ws.work_lines(item), labor_minutes=ws.workshop_labor_minutes(item), part_rows=rows,
         sheet=charges_for_call(call), line_text=line_text, cover_text=cover_text,
         days_held=ws.days_held(item), overdue=ws.is_overdue(item), moved=ws.last_promise_move(item),
-        return_visits=ws.return_visits(item), moves=ws.WORKSHOP_STATUSES, returnable=ws.RETURNABLE,
+        return_visits=returns.return_visits(item), moves=ws.WORKSHOP_STATUSES, returnable=ws.RETURNABLE,
         technicians=_technicians() if current_user.role != Role.TECHNICIAN else [],
         catalogue=search_parts(None, CATALOGUE_SIZE) if _may(WORKSHOP) else [],
         may_work=_may(WORKSHOP), may_receive=_may(frozenset(ws.DESK_ROLES)), may_return=_may(RETURNERS),
@@ -198,7 +199,7 @@ def workshop_promise(carry_back_id: int) -> Any:
 def _return_page(item: CarryBack, status: int = 200, messages: list[str] | None = None) -> Any:
     return render_template("technicians/workshop_return.html", item=item, call=item.call,
                            lines=ws.work_lines(item), line_text=line_text, sheet=charges_for_call(item.call),
-                           return_visits=ws.return_visits(item), returnable=ws.RETURNABLE,
+                           return_visits=returns.return_visits(item), returnable=ws.RETURNABLE,
                            messages=messages or [], form=request.form if request.method == "POST" else {},
                            is_technician=current_user.role == Role.TECHNICIAN), status
 
@@ -212,7 +213,7 @@ def workshop_return(carry_back_id: int) -> Any:
         return _return_page(item)
     form = request.form
     with form_errors() as messages:
-        ws.return_item(current_user, item, signer_name=form.get("signer_name"),
+        returns.return_item(current_user, item, signer_name=form.get("signer_name"),
                        image_png_base64=form.get("image_png_base64"), method=form.get("method") or None,
                        reason=form.get("reason") or None)
         flash(_("%(number)s returned to the customer, signed by %(name)s. The call moves on to the follow-up "

@@ -16,7 +16,8 @@ from dispatch.core.extensions import db
 from dispatch.core.models import User
 from dispatch.models import Customer, Equipment, RepairCall, Site
 from dispatch.services.calls import create_call
-from dispatch.services.customers import add_equipment, add_site, create_customer
+from dispatch.services.customers import add_equipment, create_customer
+from dispatch.services.sites import add_site
 from dispatch.services.users import create_user
 
 FAST_HASH = "pbkdf2:sha256:1"

@@ -16,7 +16,7 @@ from ..core.timeutil import iso
 from ..core.validate import Fields, is_id
 from ..models import CallStatus, Category, Channel, Customer, Equipment, Priority, RepairCall, Site
 from ..schemas import call_json, note_json
-from ..services import calls
+from ..services import calls, corrections
 from .blueprint import CUSTOMER, EQUIPMENT, SITE, bp, load_by_id
 
 READ_CALLS = DESK | {Role.TECHNICIAN, Role.FINANCE}
@@ -118,13 +118,13 @@ def override_category(call_id: int) -> Any:
                 f.errors[key] = _("required id")
             else:
                 changes[key] = value
-    unknown = sorted(set(data) - set(calls.EDITABLE_FIELDS))
+    unknown = sorted(set(data) - set(corrections.EDITABLE_FIELDS))
     for key in unknown:
         f.errors[key] = _("cannot be changed here") if key != "reason" else _("only with a category")
     if not data:
-        raise Invalid(_("Send the fields to change: %(fields)s.", fields=", ".join(calls.EDITABLE_FIELDS)))
+        raise Invalid(_("Send the fields to change: %(fields)s.", fields=", ".join(corrections.EDITABLE_FIELDS)))
     f.check(_("The call cannot be corrected."))
-    calls.update_call(current_user, call, **changes)
+    corrections.update_call(current_user, call, **changes)
     return call_json(call)
 
 
@@ -137,7 +137,7 @@ def cancel_call(call_id: int) -> Any:
     f = Fields(body())
     reason = f.text("reason", max_length=1000)
     f.check(_("The call cannot be cancelled."))
-    calls.cancel_call(current_user, call, reason or "")
+    corrections.cancel_call(current_user, call, reason or "")
     return call_json(call)
 
 

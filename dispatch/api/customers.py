@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
 from flask_login import current_user
 
-from ..core.apiutil import api_view, body, json_error, paginate
+from ..core.apiutil import api_view, body, paginate
 from ..core.i18n import _
 from ..core.security import DESK, allow, mask_phone
 from ..core.validate import Fields
 from ..models import Customer, Site
 from ..schemas import contract_json, customer_json, equipment_json, place_json, site_json
-from ..services import customers
+from ..services import contracts, customers, sites
 from .blueprint import CUSTOMER, SITE, bp, load_by_id
 
 
@@ -36,12 +35,9 @@ def create_customer() -> Any:
                                              confirm_duplicate=confirm)
     except customers.PossibleDuplicate as exc:
         # The customers already on file come back with the refusal; `"confirm_duplicate": true` creates anyway.
-        answer = json_error(exc.status, exc.code, exc.message, exc.fields)
-        payload = answer.get_json()
-        payload["error"]["matches"] = [{"id": c.id, "name": c.name, "phone": mask_phone(c.phone)}
-                                       for c in exc.matches]
-        answer.set_data(json.dumps(payload, ensure_ascii=False))
-        return answer
+        # Raised, not answered: the edge rolls back, and a resend racing the first send gets the first answer.
+        exc.extra["matches"] = [{"id": c.id, "name": c.name, "phone": mask_phone(c.phone)} for c in exc.matches]
+        raise
     return customer_json(customer), 201
 
 
@@ -89,7 +85,7 @@ def create_site(customer_id: int) -> Any:
     lat = f.number("latitude", required=False, minimum=-90, maximum=90)
     lon = f.number("longitude", required=False, minimum=-180, maximum=180)
     f.check(_("The site cannot be saved."))
-    site = customers.add_site(current_user, customer, address=address or "", latitude=lat, longitude=lon)
+    site = sites.add_site(current_user, customer, address=address or "", latitude=lat, longitude=lon)
     return site_json(site), 201
 
 
@@ -98,8 +94,8 @@ def create_site(customer_id: int) -> Any:
 @api_view
 def get_site(site_id: int) -> Any:
     """A site with the places its address may mean (`candidates`), best first."""
-    site = customers.get_site_or_404(site_id)
-    return {**site_json(site), "candidates": [place_json(p) for p in customers.site_candidates(site)]}
+    site = sites.get_site_or_404(site_id)
+    return {**site_json(site), "candidates": [place_json(p) for p in sites.site_candidates(site)]}
 
 
 @bp.post("/sites/<int:site_id>/place")
@@ -107,13 +103,13 @@ def get_site(site_id: int) -> Any:
 @api_view
 def place_site(site_id: int) -> Any:
     """Correct where a site is: `{"code"}` of one of its candidates, or `{"latitude", "longitude"}`."""
-    site = customers.get_site_or_404(site_id)
+    site = sites.get_site_or_404(site_id)
     f = Fields(body())
     code = f.text("code", required=False, max_length=40)
     lat = f.number("latitude", required=False, minimum=-90, maximum=90)
     lon = f.number("longitude", required=False, minimum=-180, maximum=180)
     f.check(_("The site cannot be placed."))
-    customers.place_site(current_user, site, code=code, latitude=lat, longitude=lon)
+    sites.place_site(current_user, site, code=code, latitude=lat, longitude=lon)
     return site_json(site)
 
 
@@ -151,10 +147,11 @@ def create_contract() -> Any:
     covers_parts = f.boolean("covers_parts")
     equipment_ids = f.id_list("equipment_ids")
     notes = f.text("notes", required=False, max_length=2000)
+    billing_period = f.choice("billing_period", contracts.BILLING_PERIODS, required=False)
     f.check(_("The contract cannot be saved."))
     customer = load_by_id(Customer, f.data.get("customer_id"), CUSTOMER, "customer_id")
     assert starts is not None and ends is not None
-    contract = customers.create_contract(current_user, customer, number=number or "", starts_on=starts,
+    contract = contracts.create_contract(current_user, customer, number=number or "", starts_on=starts,
                                          ends_on=ends, equipment_ids=equipment_ids, covers_parts=covers_parts,
-                                         notes=notes)
+                                         notes=notes, fee=f.data.get("fee"), billing_period=billing_period)
     return contract_json(contract), 201

@@ -43,9 +43,10 @@ class DatabaseIdConverter(IntegerConverter):
 
 
 
-def json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Response:
+def json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None,
+               extra: dict[str, Any] | None = None) -> Response:
     # UTF-8 as it is, like every other answer of the API (the messages may be Chinese).
-    payload = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    payload = {"error": {"code": code, "message": message, "fields": fields or {}, **(extra or {})}}
     return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
 
@@ -171,6 +172,12 @@ def api_view(handler: Callable[..., Any]) -> Callable[..., Any]:
             db.session.commit()
         except DomainError:
             db.session.rollback()
+            if replay_guard:
+                # A resend racing the first send may be refused by what the first one just saved (a
+                # duplicate, an already-booked call): the caller asked once, so it gets the first answer.
+                previous = stored_request(key)
+                if previous is not None:
+                    return _replay(previous, digest)
             raise
         except IntegrityError:
             db.session.rollback()
@@ -249,7 +256,7 @@ def register_api_errors(app: Any) -> None:
     def _domain_error(exc: DomainError) -> Any:
         db.session.rollback()
         if is_api_request():
-            return json_error(exc.status, exc.code, exc.message, exc.fields)
+            return json_error(exc.status, exc.code, exc.message, exc.fields, exc.extra)
         from flask import render_template
 
         return render_template("error.html", status=exc.status, message=exc.message), exc.status

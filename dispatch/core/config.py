@@ -11,9 +11,10 @@ from typing import Any
 _FLOATS = ("SERVICE_CENTER_LATITUDE", "SERVICE_CENTER_LONGITUDE", "REMOTE_RADIUS_KM", "ROAD_FACTOR",
            "AVERAGE_SPEED_KMH", "GEOCODER_MIN_DELAY_SECONDS")
 _INTS = ("REMOTE_BOOKING_HOURS", "BOOKING_HOURS", "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES",
-         "LOGIN_WINDOW_MINUTES", "SUGGESTION_HORIZON_DAYS")
+         "LOGIN_WINDOW_MINUTES", "SUGGESTION_HORIZON_DAYS", "PAYMENT_TERMS_DAYS")
 _STRINGS = ("DATABASE_URL", "SECRET_KEY", "TIMEZONE", "GEOCODER", "GEOCODER_USER_AGENT", "GEOCODER_DOMAIN", "GEOCODER_COUNTRY",
             "COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_PHONE", "COMPANY_LOGO", "PUBLIC_BASE_URL",
+            "COMPANY_TAX_ID", "COMPANY_BANK_ACCOUNT",
             "DEFAULT_LOCALE", "SLIP_LANGUAGES")
 
 
@@ -47,6 +48,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "COMPANY_ADDRESS": "1 Century Avenue, Pudong, Shanghai",
         "COMPANY_PHONE": "021-5888 0000",
         "COMPANY_LOGO": None,
+        # Printed on invoices (seller): the company's tax id (纳税人识别号) and bank account (开户行及账号).
+        "COMPANY_TAX_ID": "91310115MA1H000000",
+        "COMPANY_BANK_ACCOUNT": "Bank of China Shanghai Pudong Branch 4567 8901 2345",
+        # Invoices are due this many days after issue.
+        "PAYMENT_TERMS_DAYS": 30,
         "PUBLIC_BASE_URL": None,
         # The language when neither the user's setting nor the browser says (zh_CN or en).
         "DEFAULT_LOCALE": "zh_CN",

@@ -12,6 +12,9 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        # More members of the API's error object beside code, message and fields (e.g. the matches of a
+        # possible duplicate); the request edge fills them in, the service stays free of presentation.
+        self.extra: dict[str, object] = {}
         if code:
             self.code = code
         if status:

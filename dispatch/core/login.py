@@ -72,6 +72,8 @@ def home_for(user: Any) -> str:
     if user.role == "technician":
         return url_for("technicians.today") if "technicians.today" in current_app.view_functions \
             else url_for("desk.home")
+    if user.role == "finance" and "invoicing.pending" in current_app.view_functions:
+        return url_for("invoicing.pending")  # "To invoice": the first tab of the finance home
     if user.role == "finance" and "billing.home" in current_app.view_functions:
         return url_for("billing.home")
     return url_for("desk.home")

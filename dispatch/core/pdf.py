@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template, request
 
 # Relative URLs in a document ("/static/css/print.css") resolve against this origin; the fetcher
 # answers for it alone. `.invalid` is reserved (RFC 2606): it can never be a real host.
@@ -168,6 +168,15 @@ def render_document(doc: DocumentType, items: Sequence[Any], **context: Any) -> 
     """One PDF of a document: each item of `items` is one copy (one page when it fits)."""
     html = render_template(doc.template, items=list(items), title=doc.title, **context)
     return html_to_pdf(html, doc.stylesheets)
+
+
+def public_url(path: str) -> str:
+    """The absolute URL of one of our pages, for a printed document's QR code: PUBLIC_BASE_URL, else the
+    host the request came to (a document printed from a CLI says localhost)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        base = request.host_url if has_request_context() else "http://localhost/"
+    return base.rstrip("/") + path
 
 
 def qr_svg(url: str) -> str:

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from flask import has_app_context
 
-from .. import geo
 from ..core.i18n import _, locale_name, span_text
 from ..core.timeutil import localtime_text
+from ..geo.distance import road_km
 from .calendars import working_spans
 
 Point = tuple[float, float]
@@ -88,7 +88,7 @@ class TravelModel:
 
 @functools.lru_cache(maxsize=200_000)
 def _road_km(a: Point, b: Point, factor: float) -> float:
-    return 0.0 if a == b else geo.road_km(a, b, factor)
+    return 0.0 if a == b else road_km(a, b, factor)
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,22 @@
-"""Repair calls from intake to closure: category, deadlines, status, notes, the customer's feedback."""
+"""Repair calls from intake to closure: category, status, notes, the customer's feedback, the lists of calls.
+Their clocks are in clocks.py, the stored reasons in reasons.py, corrections and cancelling in corrections.py."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import Select, false, or_, select
 
 from .. import sla
 from ..core import audit
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.extensions import db
-from ..core.i18n import N_, _, label
+from ..core.i18n import _, label
 from ..core.models import AuditEvent, Role, User
 from ..core.numbering import next_number
-from ..core.timeutil import date_text, local_date_of, local_tz, utcnow
+from ..core.timeutil import local_date_of, local_tz, utcnow
 from ..core.validate import is_id
 from ..models import (
     OPEN_CALL_STATUSES,
@@ -32,9 +31,22 @@ from ..models import (
     RepairCall,
     Site,
     Visit,
-    VisitStatus,
 )
-from .customers import searchable, site_of
+from .clocks import overdue_clause
+from .customers import searchable
+from .reasons import (
+    REASON_CONFIRMED,
+    REASON_CONTRACT,
+    REASON_CONTRACT_PARTS,
+    REASON_FREE,
+    REASON_NEW_VISIT_DUE,
+    REASON_NO_EQUIPMENT,
+    REASON_NO_WARRANTY,
+    REASON_OVERRIDE,
+    REASON_RATED,
+    REASON_WARRANTY_ENDED,
+    reason_text,
+)
 
 MAX_DESCRIPTION = 5000
 # Clocks differ a little between a phone, the desk and the server.
@@ -53,79 +65,6 @@ def get_call_or_404(call_id: object, for_user: User | None = None) -> RepairCall
 
 
 # ----------------------------------------------------------------------------- repair calls
-
-
-# Why a call has its category. The record keeps the English sentence (the API and the audit trail read it
-# as written); people read it in their language through `reason_text`, which recognises the sentence again.
-REASON_FREE = N_("free: under warranty until %(date)s")
-REASON_CONTRACT_PARTS = N_("contract: covered by %(number)s until %(date)s (parts included)")
-REASON_CONTRACT = N_("contract: covered by %(number)s until %(date)s (parts charged)")
-REASON_WARRANTY_ENDED = N_("charged: warranty ended %(date)s, no contract")
-REASON_NO_WARRANTY = N_("charged: no warranty, no contract")
-REASON_NO_EQUIPMENT = N_("charged: no equipment under warranty, no contract")
-REASON_OVERRIDE = N_("%(category)s: set by %(name)s (%(reason)s)")
-# And the reasons the system writes on a call's status changes (the timeline).
-REASON_CONFIRMED = N_("resolved - customer confirmed")
-REASON_RATED = N_("customer %(rating)s")
-REASON_NEW_VISIT_DUE = N_("reopened: a new visit is due")
-REASON_VISIT_CANCELLED = N_("visit %(slip)s cancelled: %(reason)s")
-REASON_ARRIVED = N_("technician arrived (%(slip)s)")
-REASON_VISIT_OUTCOME = N_("visit %(slip)s: %(outcome)s")
-
-
-def _pattern(msgid: str, **groups: str) -> re.Pattern[str]:
-    """The stored sentence as a pattern: each %(name)s becomes a group (`groups` may narrow one)."""
-    parts = re.split(r"%\((\w+)\)s", msgid)
-    groups = {"date": r"\d{4}-\d{2}-\d{2}", **groups}
-    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>{groups.get(part, '.+?')})"
-                    for i, part in enumerate(parts))
-    return re.compile(f"^{regex}$", re.DOTALL)
-
-
-_STORED_REASONS = [(_pattern(m, **g), m) for m, g in (
-    (REASON_FREE, {}), (REASON_CONTRACT_PARTS, {}), (REASON_CONTRACT, {}), (REASON_WARRANTY_ENDED, {}),
-    (REASON_NO_WARRANTY, {}), (REASON_NO_EQUIPMENT, {}),
-    (REASON_OVERRIDE, {"category": "charged|contract|free", "reason": ".*"}),
-    (REASON_CONFIRMED, {}), (REASON_RATED, {"rating": "[a-z ]+"}), (REASON_NEW_VISIT_DUE, {}),
-    (REASON_VISIT_CANCELLED, {"slip": r"\S+", "reason": ".*"}), (REASON_ARRIVED, {}),
-    (REASON_VISIT_OUTCOME, {"slip": r"\S+", "outcome": "fixed|carry back|follow up"}),
-    (N_("corrected: %(fields)s"), {"fields": "[a-z_, ]*"}))]
-# The fields of a call as people name them (a correction's reason lists the ones that changed).
-FIELD_NAMES = {"description": N_("description"), "priority": N_("priority"), "problem_type": N_("problem type"),
-               "channel": N_("channel"), "site_id": N_("site"), "equipment_id": N_("equipment"),
-               "required_skill": N_("required skill")}
-_RATING_CODES = {"very satisfied": "5", "satisfied": "4", "average": "3", "unsatisfied": "2",
-                 "very unsatisfied": "1"}
-
-
-def reason_text(stored: str | None, *, html: bool = False) -> str:
-    """A reason the system wrote in English (a call's category reason, a status change's reason), in the
-    reader's language; a reason a person typed (or one cut short) stays as it is. With `html`, markup
-    where dates and numbers do not break across lines (CJK text may otherwise break one at its hyphens)."""
-    if not stored:
-        return ""
-    for pattern, msgid in _STORED_REASONS:
-        match = pattern.match(stored)
-        if match is None:
-            continue
-        values = match.groupdict()
-        if "category" in values:
-            values["category"] = label(values["category"], "category")
-        if "rating" in values:
-            values["rating"] = label(_RATING_CODES.get(values["rating"], values["rating"]), "rating")
-        if "outcome" in values:
-            values["outcome"] = label(values["outcome"].replace(" ", "_"), "outcome")
-        if "fields" in values:
-            values["fields"] = _(", ").join(_(FIELD_NAMES.get(f.strip(), f.strip()))
-                                            for f in values["fields"].split(",") if f.strip())
-        if "date" in values:
-            values["date"] = date_text(date.fromisoformat(values["date"]))
-        if not html:
-            return _(msgid, **values)
-        whole = {"date", "number", "slip"}
-        return Markup(escape(_(msgid))) % {k: Markup('<span class="nowrap">%s</span>') % v if k in whole else v
-                                            for k, v in values.items()}
-    return escape(stored) if html else stored
 
 
 @dataclass(frozen=True)
@@ -338,198 +277,6 @@ def calls_of_customer(customer: Customer) -> list[RepairCall]:
     """The customer's calls, newest first (their page's history)."""
     return list(db.session.scalars(calls_query(customer_id=customer.id)
                                    .order_by(RepairCall.received_at.desc(), RepairCall.id.desc())))
-
-
-# ----------------------------------------------------------------------------- clocks
-
-
-# The one definition of "overdue" (the desk home, the calls list's "Overdue only" and the API's ?overdue=1 all
-# use it): a clock still running past its due time. Booking runs while an on-site call waits for a visit;
-# first response runs until someone answers; resolution runs while the call is open.
-_WAITING_FOR_BOOKING = (CallStatus.NEW, CallStatus.REOPENED)
-
-
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """SQL: the call has a clock running past its due time (see `call_clocks`, the same rule per call)."""
-    is_open = RepairCall.status.in_([s.value for s in OPEN_CALL_STATUSES])
-    return or_(
-        and_(RepairCall.status.in_([s.value for s in _WAITING_FOR_BOOKING]), RepairCall.on_site.is_(True),
-             RepairCall.booking_deadline.is_not(None), RepairCall.booking_deadline < now),
-        and_(is_open, RepairCall.responded_at.is_(None), RepairCall.response_deadline < now),
-        and_(is_open, RepairCall.resolution_deadline < now),
-    )
-
-
-CLOCK_LABELS = {"booking": N_("Book a visit by"), "response": N_("First response by"), "resolution": N_("Resolve by")}
-
-
-@dataclass(frozen=True)
-class Clock:
-    """One of a call's clocks as people read it: due, and met at / missed by, or still running."""
-
-    kind: str  # booking, response, resolution
-    due: datetime | None
-    met_at: datetime | None
-    # met (in time), missed (met, late), running (not met, due later), overdue (not met, past due), stopped
-    state: str
-    minutes: int  # late by (missed, overdue) or left (running); 0 otherwise
-
-    @property
-    def label(self) -> str:
-        return _(CLOCK_LABELS[self.kind])
-
-    @property
-    def late(self) -> bool:
-        return self.state in ("missed", "overdue")
-
-
-def _clock(kind: str, due: datetime | None, met_at: datetime | None, running: bool, now: datetime) -> Clock:
-    if due is None:
-        return Clock(kind, None, met_at, "stopped", 0)
-    if met_at is not None and not running:
-        late = int((met_at - due).total_seconds() // 60)
-        return Clock(kind, due, met_at, "missed" if late > 0 else "met", max(late, 0))
-    if not running:
-        return Clock(kind, due, None, "stopped", 0)
-    left = int((due - now).total_seconds() // 60)
-    return Clock(kind, due, None, "overdue" if due < now else "running", abs(left))
-
-
-def call_clocks(call: RepairCall, now: datetime | None = None) -> list[Clock]:
-    """Booking agreed, first response, resolution: each due at, and met at / missed by (or running)."""
-    now = now or utcnow()
-    is_open = call.status in OPEN_CALL_STATUSES
-    clocks = []
-    if call.on_site:
-        waiting = call.status in _WAITING_FOR_BOOKING
-        clocks.append(_clock("booking", call.booking_deadline, None if waiting else call.booked_at,
-                             waiting, now))
-    clocks.append(_clock("response", call.response_deadline, call.responded_at,
-                         is_open and call.responded_at is None, now))
-    clocks.append(_clock("resolution", call.resolution_deadline, call.completed_at or call.closed_at,
-                         is_open, now))
-    return clocks
-
-
-def is_overdue(call: RepairCall, now: datetime | None = None) -> bool:
-    """The call has a clock running past its due time (the same rule as `overdue_clause`)."""
-    return any(c.state == "overdue" for c in call_clocks(call, now))
-
-
-# ----------------------------------------------------------------------------- correcting and cancelling
-
-
-EDITABLE_STATUSES = (CallStatus.NEW,)
-CANCELLABLE_STATUSES = (CallStatus.NEW, CallStatus.BOOKED, CallStatus.REOPENED)
-EDITABLE_FIELDS = ("description", "priority", "problem_type", "channel", "site_id", "equipment_id",
-                   "required_skill")
-REASON_CORRECTED = N_("corrected: %(fields)s")
-
-
-def may_edit(call: RepairCall) -> bool:
-    return call.status in EDITABLE_STATUSES
-
-
-def not_editable_message(call: RepairCall) -> str:
-    return _("Call %(number)s is %(status)s: it can no longer be corrected. Cancel its visit first "
-             "(the call goes back to new), or add a note to the log.", number=call.number,
-             status=label(call.status, "call_status").lower())
-
-
-def may_cancel(call: RepairCall) -> bool:
-    return call.status in CANCELLABLE_STATUSES
-
-
-def update_call(actor: User, call: RepairCall, **changes: Any) -> RepairCall:
-    """The desk corrects a call it took down wrong, until it is booked: description, priority, problem type,
-    channel, site, equipment (None: not listed) and skill. The category (unless a manager set it) and the
-    deadlines are worked out again from the time the customer called, with their reason; audited."""
-    if actor.role not in (Role.DISPATCHER, Role.MANAGER, Role.ADMIN):
-        raise Forbidden(_("Only the desk may correct a call."))
-    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise Invalid(_("These fields cannot be changed here: %(fields)s.", fields=", ".join(unknown)),
-                      fields={k: _("cannot be changed") for k in unknown})
-    if not may_edit(call):
-        raise Conflict(not_editable_message(call), code="call_not_editable")
-    errors: dict[str, str] = {}
-    site: Site | None = call.site
-    if "site_id" in changes:
-        site = site_of(call.customer, changes["site_id"])
-        if site is None or site.archived_at is not None:
-            errors["site_id"] = _("not this customer's site")
-    equipment = call.equipment
-    if "equipment_id" in changes:
-        equipment = None
-        if changes["equipment_id"] is not None:
-            equipment = db.session.get(Equipment, changes["equipment_id"]) if is_id(changes["equipment_id"]) else None
-            if equipment is None or equipment.customer_id != call.customer_id:
-                errors["equipment_id"] = _("not this customer's equipment")
-    if "channel" in changes and changes["channel"] not in {c.value for c in Channel}:
-        errors["channel"] = _("one of: %(values)s", values=", ".join(c.value for c in Channel))
-    if "priority" in changes and changes["priority"] not in {p.value for p in Priority}:
-        errors["priority"] = _("one of: %(values)s", values=", ".join(p.value for p in Priority))
-    for key in ("description", "problem_type"):
-        if key in changes and not (changes[key] or "").strip():
-            errors[key] = _("required")
-    if errors:
-        raise Invalid(_("The call cannot be corrected: %(problems)s.",
-                        problems=_("; ").join(_("%(field)s: %(problem)s", field=k, problem=v)
-                                              for k, v in errors.items())), fields=errors)
-    watched = ("description", "priority", "problem_type", "channel", "site_id", "equipment_id", "required_skill",
-               "category", "category_reason", "contract_id", "booking_deadline", "response_deadline",
-               "resolution_deadline")
-    before = audit.snapshot(call, *watched)
-    for key in ("description", "problem_type", "channel", "priority"):
-        if key in changes:
-            setattr(call, key, changes[key].strip())
-    if "required_skill" in changes:
-        call.required_skill = (changes["required_skill"] or "").strip().lower() or None
-    assert site is not None  # a wrong site was refused above
-    call.site, call.equipment = site, equipment
-    if not call.category_overridden:
-        cat = categorise(call.customer, equipment, local_date_of(call.received_at))
-        call.category, call.category_reason, call.contract = cat.category, cat.reason, cat.contract
-    call.booking_deadline = sla.booking_deadline(call.received_at, site.remote) if call.on_site else None
-    call.response_deadline = sla.response_deadline(call.received_at, call.priority)
-    call.resolution_deadline = sla.resolution_deadline(call.received_at, call.priority)
-    db.session.flush()
-    after = audit.snapshot(call, *watched)
-    changed = [k for k in watched if before.get(k) != after.get(k)]
-    if changed:
-        audit.record(actor, call, "call.corrected", before={k: before[k] for k in changed},
-                     after={k: after[k] for k in changed},
-                     reason=REASON_CORRECTED % {"fields": ", ".join(k for k in changed if k in EDITABLE_FIELDS)})
-    return call
-
-
-def cancel_call(actor: User, call: RepairCall, reason: str) -> RepairCall:
-    """Cancel a call with a reason (the customer withdrew it, a duplicate, ...): its scheduled visits are
-    cancelled with it; nothing is deleted. A technician already on site, or work done, is 409."""
-    from ..scheduling.booking import cancel_visit  # booking uses this module's status changes
-
-    if actor.role not in (Role.DISPATCHER, Role.MANAGER, Role.ADMIN):
-        raise Forbidden(_("Only the desk may cancel a call."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid(_("Say why the call is cancelled: the reason is kept in the audit trail."),
-                      code="reason_required", fields={"reason": _("required")})
-    if len(reason) > 1000:
-        raise Invalid(_("The reason is too long (at most %(n)d characters).", n=1000),
-                      fields={"reason": _("too long")})
-    if not may_cancel(call):
-        raise Conflict(_("Call %(number)s is %(status)s: it can no longer be cancelled.", number=call.number,
-                         status=label(call.status, "call_status").lower()), code="call_not_cancellable")
-    for visit in list(call.visits):
-        if visit.status in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
-            cancel_visit(actor, visit, reason)
-        elif visit.status == VisitStatus.ON_SITE:
-            raise Conflict(_("Visit %(slip)s is on site now: the call cannot be cancelled.",
-                             slip=visit.slip_number), code="call_not_cancellable")
-    call.cancelled_at = utcnow()
-    call.cancel_reason = reason
-    set_call_status(actor, call, CallStatus.CANCELLED, reason=reason)
-    return call
 
 
 # ----------------------------------------------------------------------------- duplicates at intake

@@ -1,23 +1,22 @@
-"""Customers and what they own: sites (placed on the map), equipment and service contracts."""
+"""Customers and their equipment (sites are in sites.py, service contracts in contracts.py)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import geo, sla
 from ..core import audit
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..core.i18n import N_, _
 from ..core.models import User
 from ..core.validate import is_id
-from ..models import CallStatus, Contract, Customer, Equipment, RepairCall, Site
+from ..models import Customer, Equipment, Site
+from .sites import site_of
 
 MAX_SEARCH = 200
 
@@ -35,11 +34,6 @@ def _get_or_404(model: Any, object_id: object, missing: str) -> Any:
 def get_customer_or_404(customer_id: object) -> Customer:
     customer: Customer = _get_or_404(Customer, customer_id, N_("There is no customer with id %(id)s."))
     return customer
-
-
-def get_site_or_404(site_id: object) -> Site:
-    site: Site = _get_or_404(Site, site_id, N_("There is no site with id %(id)s."))
-    return site
 
 
 def get_equipment_or_404(equipment_id: object) -> Equipment:
@@ -63,12 +57,6 @@ def _owned(model: Any, object_id: object, customer: Customer | None) -> Any:
         return None
     obj = db.session.get(model, object_id)
     return obj if obj is not None and obj.customer_id == customer.id else None
-
-
-def site_of(customer: Customer | None, site_id: object) -> Site | None:
-    """The customer's site with that id; another customer's site, or none, is None."""
-    site: Site | None = _owned(Site, site_id, customer)
-    return site
 
 
 def equipment_of(customer: Customer | None, equipment_id: object) -> Equipment | None:
@@ -197,125 +185,6 @@ def find_customers(q: str | None, limit: int) -> list[Customer]:
     return list(db.session.scalars(search_customers(q).order_by(Customer.name).limit(limit)))
 
 
-# ----------------------------------------------------------------------------- sites
-
-
-SITE_FIELDS = ("address", "latitude", "longitude", "distance_km", "remote", "place", "precision")
-
-
-def _place(address: str, latitude: float | None, longitude: float | None) -> geo.Position:
-    """Where a site is: the coordinates a person gave (exact), else the address geocoded (422 when it is
-    not found, fits several places, or names only a province or a country)."""
-    if geo.check_position(latitude, longitude):
-        assert latitude is not None and longitude is not None
-        return geo.given_position(latitude, longitude)
-    return geo.geocode(address)
-
-
-def _put(site: Site, position: geo.Position) -> None:
-    site.latitude, site.longitude, site.geocoded_by = position.latitude, position.longitude, position.source
-    site.place, site.place_latin, site.precision = position.place, position.place_latin, position.precision
-    site.distance_km = geo.distance_from_centre_km(position.latitude, position.longitude)
-    site.remote = geo.is_remote(site.distance_km)
-
-
-def add_site(actor: User, customer: Customer, *, address: str, latitude: float | None = None,
-             longitude: float | None = None) -> Site:
-    position = _place(address, latitude, longitude)
-    site = Site(customer=customer, address=address)
-    _put(site, position)
-    db.session.add(site)
-    audit.record(actor, site, "site.created", after=audit.snapshot(site, *SITE_FIELDS))
-    return site
-
-
-def update_site(actor: User, site: Site, *, address: str, latitude: float | None = None,
-                longitude: float | None = None) -> Site:
-    """A changed address is placed again (geocoded unless coordinates are given); the same address keeps
-    its position (a correction made by hand stays)."""
-    before = audit.snapshot(site, *SITE_FIELDS)
-    if geo.check_position(latitude, longitude) or address != site.address:
-        _put(site, _place(address, latitude, longitude))
-    site.address = address
-    after = audit.snapshot(site, *SITE_FIELDS)
-    if before != after:
-        audit.record(actor, site, "site.updated", before=before, after=after)
-        _deadlines_follow(actor, site, was_remote=bool(before["remote"]))
-    return site
-
-
-def site_candidates(site: Site) -> list[geo.Place]:
-    """The places the site's address may mean (the geocoder's readings), for the dispatcher to pick."""
-    return geo.candidates(site.address)
-
-
-def place_site(actor: User, site: Site, *, code: str | None = None, latitude: float | None = None,
-               longitude: float | None = None) -> Site:
-    """The dispatcher corrects where a site is: one of the places its address may mean (`code`), or
-    coordinates. The distance, the remote flag and so the booking deadline of calls to come follow."""
-    if code:
-        chosen = next((p for p in site_candidates(site) if p.code == code), None)
-        if chosen is None:
-            raise Invalid(_("That place is not one of those the address may mean; pick one from the list."),
-                          code="unknown_place", fields={"code": _("pick a place from the list")})
-        position = geo.Position(chosen.latitude, chosen.longitude, "picked", chosen.precision, chosen.place,
-                                chosen.place_latin)
-    elif geo.check_position(latitude, longitude):
-        assert latitude is not None and longitude is not None
-        position = geo.given_position(latitude, longitude)
-    else:
-        raise Invalid(_("Pick a place from the list, or enter the latitude and the longitude."),
-                      code="position_required", fields={"latitude": _("required")})
-    before = audit.snapshot(site, *SITE_FIELDS)
-    _put(site, position)
-    after = audit.snapshot(site, *SITE_FIELDS)
-    if before != after:
-        audit.record(actor, site, "site.placed", before=before, after=after)
-        _deadlines_follow(actor, site, was_remote=bool(before["remote"]))
-    return site
-
-
-def relocate_geocoded_sites(actor: User | None) -> list[tuple[Site, str | None]]:
-    """Place again every live site the offline geocoder placed (after it changed): each with None when
-    it was placed again, or the reason it was left for the dispatcher to correct on its page."""
-    done: list[tuple[Site, str | None]] = []
-    for site in db.session.scalars(select(Site).where(Site.archived_at.is_(None), Site.geocoded_by == "offline")
-                                   .order_by(Site.id)):
-        try:
-            position = geo.geocode(site.address)
-        except Invalid as exc:
-            done.append((site, exc.message))
-            continue
-        before = audit.snapshot(site, *SITE_FIELDS)
-        _put(site, position)
-        after = audit.snapshot(site, *SITE_FIELDS)
-        if before != after:
-            audit.record(actor, site, "site.placed", before=before, after=after)
-            _deadlines_follow(actor, site, was_remote=bool(before["remote"]))
-        done.append((site, None))
-    return done
-
-
-REASON_NOW_REMOTE = N_("site placed again: in a remote area")
-REASON_NOT_REMOTE = N_("site placed again: not in a remote area")
-
-
-def _deadlines_follow(actor: User | None, site: Site, *, was_remote: bool) -> None:
-    """A site found to be (or not to be) in a remote area moves the booking deadline of its calls still
-    waiting for a visit: 24 h or the remote allowance, counted from when the customer called."""
-    if site.remote == was_remote:
-        return
-    waiting = db.session.scalars(select(RepairCall).where(
-        RepairCall.site_id == site.id, RepairCall.status == CallStatus.NEW, RepairCall.on_site.is_(True),
-        RepairCall.booking_deadline.is_not(None)))
-    reason = REASON_NOW_REMOTE if site.remote else REASON_NOT_REMOTE
-    for call in waiting:
-        before = audit.snapshot(call, "booking_deadline")
-        call.booking_deadline = sla.booking_deadline(call.received_at, site.remote)
-        audit.record(actor, call, "call.booking_deadline", before=before,
-                     after=audit.snapshot(call, "booking_deadline"), reason=reason)
-
-
 # ----------------------------------------------------------------------------- equipment
 
 
@@ -371,31 +240,3 @@ def _duplicate_serial(model: str, serial_number: str) -> Conflict:
     return Conflict(_("A %(model)s with serial number %(serial)s is already registered.", model=model,
                       serial=serial_number),
                     code="duplicate_serial", fields={"serial_number": _("already registered for this model")})
-
-
-# ----------------------------------------------------------------------------- contracts
-
-
-def create_contract(actor: User, customer: Customer, *, number: str, starts_on: date, ends_on: date,
-                    equipment_ids: Sequence[int] = (), covers_parts: bool = False,
-                    notes: str | None = None) -> Contract:
-    if ends_on < starts_on:
-        raise Invalid(_("The contract ends before it starts."), code="invalid_period",
-                      fields={"ends_on": _("must be on or after the start date")})
-    if db.session.scalar(select(Contract.id).where(Contract.number == number)) is not None:
-        raise Conflict(_("Contract number %(number)s already exists.", number=number), code="duplicate_contract",
-                       fields={"number": _("already exists")})
-    equipment = []
-    for eid in equipment_ids:
-        item = equipment_of(customer, eid)
-        if item is None:
-            raise Invalid(_("Equipment %(id)s is not this customer's.", id=eid),
-                          fields={"equipment_ids": _("unknown %(id)s", id=eid)})
-        equipment.append(item)
-    contract = Contract(customer=customer, number=number, starts_on=starts_on, ends_on=ends_on,
-                        covers_parts=covers_parts, notes=notes, equipment=equipment)
-    db.session.add(contract)
-    audit.record(actor, contract, "contract.created",
-                 after={**audit.snapshot(contract, "number", "starts_on", "ends_on", "covers_parts"),
-                        "equipment_ids": [e.id for e in equipment]})
-    return contract

@@ -11,7 +11,7 @@ from ..core.i18n import _l
 from ..core.timeutil import local_date_of, utcnow
 from ..models import OPEN_CALL_STATUSES, CallNote, CallStatus, Priority, RepairCall
 from ..scheduling.visits import day_window
-from .calls import overdue_clause
+from .clocks import overdue_clause
 from .users import technicians
 
 # Offered as the desk types (in the desk's language); what is saved is what the dispatcher chose.
@@ -39,7 +39,7 @@ class DeskQueues:
     awaiting_response: list[RepairCall]
     follow_ups: list[CallNote]
     open_count: int
-    overdue_count: int  # the calls list's "Overdue only" shows the same calls (calls.overdue_clause)
+    overdue_count: int  # the calls list's "Overdue only" shows the same calls (clocks.overdue_clause)
 
 
 def desk_queues(limit: int = 50) -> DeskQueues:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app
 
-from ..core.pdf import STATIC_PREFIX
+from ..core.pdf import STATIC_PREFIX, public_url
 from ..models import Visit
 from ..scheduling.booking import after_deadline
-from ..services.calls import reason_text
+from ..services.reasons import reason_text
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,12 @@ class Voucher:
     amount_note: str = ""  # e.g. "free service: no charge"
     outcome: str | None = None  # fixed | carry_back | follow_up
     signature_png: bytes | None = None
+    # Paid on site for this visit: (receipt number, method code, amount), as the receipts say.
+    paid_on_site: Sequence[tuple[str, str, Decimal]] = ()
+
+    @property
+    def paid_total(self) -> Decimal:
+        return sum((amount for _n, _m, amount in self.paid_on_site), Decimal("0.00"))
 
     @property
     def signature_data_uri(self) -> str | None:
@@ -129,10 +135,7 @@ def company_info() -> Company:
 
 def visit_url(visit_id: int) -> str:
     """The visit's page on the technician's phone, which the slip's QR code opens."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
-        base = request.host_url if has_request_context() else "http://localhost/"
-    return base.rstrip("/") + f"/t/visits/{visit_id}"
+    return public_url(f"/t/visits/{visit_id}")
 
 
 def slip_data(visit: Visit) -> SlipData:

@@ -20,7 +20,7 @@ from ..core.security import DESK, MANAGERS, allow
 from ..core.timeutil import parse_datetime
 from ..forms import CallEditForm, CallFilterForm, CancelCallForm, FeedbackForm, NoteForm, OverrideForm
 from ..models import CALL_STATUS_LABELS, CallStatus, RepairCall
-from ..services import calls, queues
+from ..services import calls, clocks, corrections, queues, reasons
 from .blueprint import bp
 
 STATUS_FILTERS = [("", _l("Any status")), ("open", _l("Open")), *[(s.value, CALL_STATUS_LABELS[s])
@@ -85,10 +85,10 @@ def _call_page(call: RepairCall, status: int = 200, **forms: Any) -> Any:
     feedback_form = forms.pop("feedback_form", None) or FeedbackForm(formdata=None)
     return render_template(
         "dispatch/call.html", call=call, timeline=calls.call_timeline(call), note_form=note_form,
-        reason_text=calls.reason_text, timeline_actions=TIMELINE_ACTIONS,
+        reason_text=reasons.reason_text, timeline_actions=TIMELINE_ACTIONS,
         override_form=override_form, feedback_form=feedback_form, cancel_form=cancel_form,
         may_override=calls.may_override_category(current_user, call),
-        may_edit=calls.may_edit(call), may_cancel=calls.may_cancel(call), clocks=calls.call_clocks(call),
+        may_edit=corrections.may_edit(call), may_cancel=corrections.may_cancel(call), clocks=clocks.call_clocks(call),
         panels=call_panels(call),
         has_suggestions="board.call_suggestions" in current_app.view_functions,
         **forms), status
@@ -170,11 +170,11 @@ def edit_call(call_id: int) -> Any:
     title = _("Correct call %(number)s", number=call.number)
     cancel = url_for("desk.call", call_id=call.id)
     messages: list[str] = []
-    if not calls.may_edit(call):
-        messages = [calls.not_editable_message(call)]
+    if not corrections.may_edit(call):
+        messages = [corrections.not_editable_message(call)]
     if form.validate_on_submit():
         with form_errors(form) as messages:
-            calls.update_call(current_user, call, site_id=form.site_id.data,
+            corrections.update_call(current_user, call, site_id=form.site_id.data,
                               equipment_id=form.equipment_id.data or None,
                               problem_type=form.problem_type.data or "", priority=form.priority.data or "",
                               channel=form.channel.data or "", description=form.description.data or "",
@@ -196,7 +196,7 @@ def cancel_call(call_id: int) -> Any:
     form = CancelCallForm()
     if form.validate_on_submit():
         with form_errors(form) as messages:
-            calls.cancel_call(current_user, call, form.reason.data or "")
+            corrections.cancel_call(current_user, call, form.reason.data or "")
             flash(_("Call %(number)s cancelled.", number=call.number), "success")
             return redirect(url_for("desk.call", call_id=call.id))
         return _call_page(call, messages.status or 422, cancel_form=form, cancel_messages=messages)

@@ -14,7 +14,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from .. import geo
 from ..core.apiutil import paginate
 from ..core.errors import DomainError
 from ..core.i18n import _
@@ -22,8 +21,9 @@ from ..core.pages import form_errors, page_view
 from ..core.security import DESK, allow
 from ..core.timeutil import local_today
 from ..forms import ContractForm, CustomerForm, EquipmentForm, SiteForm, SitePlaceForm
+from ..geo.distance import distance_from_centre_km, format_km, site_place
 from ..models import Customer, Site
-from ..services import calls, customers
+from ..services import calls, contracts, customers, sites
 from .blueprint import bp, search_term
 
 
@@ -126,7 +126,7 @@ def new_site(customer_id: int) -> Any:
     title, cancel = _("New site for %(name)s", name=customer.name), url_for("desk.customer", customer_id=customer.id)
 
     def save() -> None:
-        customers.add_site(current_user, customer, address=form.address.data or "",
+        sites.add_site(current_user, customer, address=form.address.data or "",
                            latitude=form.latitude.data, longitude=form.longitude.data)
 
     return _form_view(form, title, cancel, save, _("Site saved."))
@@ -137,11 +137,11 @@ def new_site(customer_id: int) -> Any:
 @page_view
 def edit_site(site_id: int) -> Any:
     """The site's page: its address, what it was understood as, and the corrections of its position."""
-    site = customers.get_site_or_404(site_id)
+    site = sites.get_site_or_404(site_id)
     form = SiteForm(address=site.address)
     if form.validate_on_submit():
         with form_errors(form) as messages:
-            customers.update_site(current_user, site, address=form.address.data or "",
+            sites.update_site(current_user, site, address=form.address.data or "",
                                   latitude=form.latitude.data, longitude=form.longitude.data)
             flash(_("Site saved."), "success")
             return redirect(url_for("desk.edit_site", site_id=site.id))
@@ -154,13 +154,13 @@ def edit_site(site_id: int) -> Any:
 @page_view
 def place_site(site_id: int) -> Any:
     """Correct the position: pick one of the places the address may mean, or type coordinates."""
-    site = customers.get_site_or_404(site_id)
+    site = sites.get_site_or_404(site_id)
     place_form = SitePlaceForm()
     if place_form.validate_on_submit():
         with form_errors(place_form) as messages:
-            customers.place_site(current_user, site, code=place_form.code.data,
+            sites.place_site(current_user, site, code=place_form.code.data,
                                  latitude=place_form.latitude.data, longitude=place_form.longitude.data)
-            flash(_("Position corrected: %(place)s", place=geo.site_place(site)), "success")
+            flash(_("Position corrected: %(place)s", place=site_place(site)), "success")
             return redirect(url_for("desk.edit_site", site_id=site.id))
         return _site_page(site, place_form=place_form, messages=messages, status=422)
     return _site_page(site, place_form=place_form, status=422)
@@ -170,13 +170,13 @@ def _site_page(site: Site, *, form: SiteForm | None = None, place_form: SitePlac
                messages: Any = None, status: int = 200) -> Any:
     # The readings of the address (from the geocode cache: looked up once); none when it is not found.
     try:
-        candidates = customers.site_candidates(site)
+        candidates = sites.site_candidates(site)
     except DomainError:
         candidates = []
     return render_template("dispatch/site.html", site=site, form=form or SiteForm(formdata=None, address=site.address),
                            place_form=place_form or SitePlaceForm(formdata=None), candidates=candidates,
                            messages=messages,
-                           km={c.code: geo.format_km(geo.distance_from_centre_km(c.latitude, c.longitude))
+                           km={c.code: format_km(distance_from_centre_km(c.latitude, c.longitude))
                                for c in candidates}), status
 
 
@@ -197,7 +197,7 @@ def new_equipment(customer_id: int) -> Any:
         return redirect(url_for("desk.new_site", customer_id=customer.id))
 
     def save() -> None:
-        customers.add_equipment(current_user, customer, customers.site_of(customer, form.site_id.data),
+        customers.add_equipment(current_user, customer, sites.site_of(customer, form.site_id.data),
                                 model=form.model.data or "", serial_number=form.serial_number.data or "",
                                 warranty_until=form.warranty_until.data)
 
@@ -232,9 +232,10 @@ def new_contract(customer_id: int) -> Any:
     title, cancel = _("New contract for %(name)s", name=customer.name), url_for("desk.customer", customer_id=customer.id)
 
     def save() -> None:
-        customers.create_contract(current_user, customer, number=form.number.data or "",
+        contracts.create_contract(current_user, customer, number=form.number.data or "",
                                   starts_on=form.starts_on.data, ends_on=form.ends_on.data,  # type: ignore[arg-type]
                                   equipment_ids=form.equipment_ids.data or [],
-                                  covers_parts=bool(form.covers_parts.data), notes=form.notes.data)
+                                  covers_parts=bool(form.covers_parts.data), notes=form.notes.data,
+                                  fee=form.fee.data, billing_period=form.billing_period.data)
 
     return _form_view(form, title, cancel, save, _("Contract saved."))

@@ -31,6 +31,7 @@ from ..core.timeutil import local_today
 from ..forms import CallForm, NewCustomerForm, NewEquipmentForm, NewSiteForm
 from ..models import Customer, Equipment, Site
 from ..services import calls, customers, queues
+from ..services.sites import add_site, site_of
 from .blueprint import bp, is_htmx, search_term
 
 NEW = -1  # the radio value of a site or equipment added in this form, not saved yet
@@ -60,7 +61,7 @@ class Pending:
                             "longitude": _float(form.get("ps-longitude")),
                             "distance_km": _float(form.get("ps-distance_km")) or 0.0,
                             "remote": form.get("ps-remote") == "y",
-                            # what the address was understood as (dispatch/geo.py), for show
+                            # what the address was understood as (dispatch/geo/), for show
                             "place": form.get("ps-place") or None, "place_latin": form.get("ps-place_latin") or None,
                             "precision": form.get("ps-precision") or None}
         if form.get("pe-model") and form.get("pe-serial_number"):
@@ -109,14 +110,14 @@ def _make(pending: Pending, customer: Customer | None, site_choice: int | None,
         db.session.flush()
     site = None
     if site_choice == NEW and pending.site is not None and customer is not None:
-        site = customers.add_site(current_user, customer, address=pending.site["address"],
+        site = add_site(current_user, customer, address=pending.site["address"],
                                   latitude=pending.site["latitude"], longitude=pending.site["longitude"])
         db.session.flush()
     elif site_choice:
-        site = customers.site_of(customer, site_choice)
+        site = site_of(customer, site_choice)
     equipment = None
     if equipment_choice == NEW and pending.equipment is not None and customer is not None:
-        where = site if site is not None else (customers.site_of(customer, site_choice) if site_choice else None)
+        where = site if site is not None else (site_of(customer, site_choice) if site_choice else None)
         equipment = customers.add_equipment(current_user, customer, where, **pending.equipment)
     elif equipment_choice and equipment_choice > 0:
         equipment = customers.equipment_of(customer, equipment_choice)
@@ -297,7 +298,7 @@ def intake_add_site() -> Any:
         with _trial(), form_errors(new_site) as messages:
             owner = customer or customers.create_customer(current_user, **{**(pending.customer or {}),
                                                                            "confirm_duplicate": True})
-            site = customers.add_site(current_user, owner, **data)
+            site = add_site(current_user, owner, **data)
             placed = {**data, "distance_km": site.distance_km, "remote": site.remote, "place": site.place,
                       "place_latin": site.place_latin, "precision": site.precision}
         if placed is not None:
@@ -365,7 +366,7 @@ def save_call() -> Any:
         valid = False
     chosen_site = form.site_id.data
     if (customer or pending.customer) is not None and not (
-            (chosen_site == NEW and pending.site is not None) or customers.site_of(customer, chosen_site)):
+            (chosen_site == NEW and pending.site is not None) or site_of(customer, chosen_site)):
         form.site_id.errors = [*list(form.site_id.errors or []), _("Pick the site (or add one).")]
         valid = False
     chosen = form.equipment_id.data

@@ -35,7 +35,9 @@ def visit_actions(visit: Visit, user: User, *, record: WorkRecord | None, signat
     return VisitActions(
         on_my_way=visit.status == VisitStatus.SCHEDULED,
         arrive=visit.status in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY),
-        complete=visit.status in (VisitStatus.ON_SITE, VisitStatus.COMPLETED) and not sealed,
+        # A return visit completes when the customer signs for the item (services/returns.py).
+        complete=(visit.status in (VisitStatus.ON_SITE, VisitStatus.COMPLETED) and not sealed
+                  and visit.kind != "return"),
         pay=can_pay(visit, record, sheet),
         sign=record is not None and signature is None,
     )

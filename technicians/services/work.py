@@ -56,9 +56,15 @@ def complete(actor: User, visit: Visit, *, work_summary: str, labor_minutes: int
              outcome: str) -> WorkRecord:
     """Record the work, the labor and the parts (as charge lines), and move the call on by outcome.
 
-    Completing again before the customer signs corrects the record; after sign-off it is 409."""
+    Completing again before the customer signs corrects the record; after sign-off it is 409. A return visit
+    is 409: it completes with the customer's signature for the item (services/returns.py)."""
     check_actor(actor, visit)
     check_live(visit)
+    if visit.kind == "return":
+        # Completing it here would complete the call before the item is back in the customer's hands.
+        raise Conflict(_("Visit %(slip)s is a return visit: it is completed when the customer signs for the "
+                         "returned item (Customer signs for the item, on the visit's page), not with a work "
+                         "record.", slip=visit.slip_number), code="return_visit")
     errors: dict[str, str] = {}
     summary = (work_summary or "").strip()
     if not summary:

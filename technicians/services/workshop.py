@@ -6,8 +6,7 @@ receipt and so enters it in the customer's service file (客户服务档案) and
 workshop moves it through its statuses with notes, records the parts and labor it spends (charged on the
 call through billing, by the call's category, like on-site work), records a replaced unit's new serial
 (the equipment record follows), and moves the promised date only with a reason (the desk gets a progress
-call to make). The item goes back by a booked return visit or a pick-up at the desk; the customer signs,
-the return is sealed by a content hash like the visit voucher, and the call completes.
+call to make). The item goes back by a booked return visit or a pick-up at the desk (returns.py).
 
 Plain functions on explicit arguments; they flush, never commit, and raise domain errors. Every step writes
 an item event (its history) and an audit event; nothing is deleted.
@@ -15,7 +14,6 @@ an item event (its history) and an audit event; nothing is deleted.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,8 +24,6 @@ from sqlalchemy.orm import selectinload
 
 from billing.models import ChargeKind, ChargeLine
 from billing.services.charges import (
-    charges_for_call,
-    lock_workshop_charges,
     record_workshop_work,
     workshop_lines,
 )
@@ -35,12 +31,11 @@ from billing.services.parts import PartUse, format_quantity
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Forbidden, Invalid
 from dispatch.core.extensions import db
-from dispatch.core.i18n import _, label
+from dispatch.core.i18n import _
 from dispatch.core.models import Role, User
 from dispatch.core.timeutil import date_text, local_date_of, local_today, utcnow
-from dispatch.models import CallStatus, Customer, RepairCall, Visit, VisitStatus
+from dispatch.models import Customer, RepairCall
 from dispatch.services.calls import add_note as add_call_note
-from dispatch.services.calls import set_call_status
 from dispatch.services.customers import searchable, update_equipment
 
 from ..models import (
@@ -48,13 +43,9 @@ from ..models import (
     CarryBackEvent,
     CarryBackEventKind,
     CarryBackStatus,
-    ReturnMethod,
-    VisitEventKind,
 )
 from . import problems
 from .carry_back import visible_to
-from .progress import record_event, set_visit_status
-from .signoff import canonical_json, content_hash, decode_png
 
 S = CarryBackStatus
 WORKSHOP_ROLES = frozenset({Role.TECHNICIAN, Role.MANAGER, Role.ADMIN})
@@ -166,24 +157,19 @@ def workshop_parts(item: CarryBack) -> list[ChargeLine]:
     return [ln for ln in work_lines(item) if ln.kind == ChargeKind.PART]
 
 
-def return_visits(item: CarryBack) -> list[Visit]:
-    """The return visits booked for the item's call (kind "return"), live ones only."""
-    return list(db.session.scalars(select(Visit).where(
-        Visit.call_id == item.call_id, Visit.kind == "return", Visit.status != VisitStatus.CANCELLED)
-        .order_by(Visit.start)))
 
 
 # ----------------------------------------------------------------------------- steps
 
 
-def _event(actor: User | None, item: CarryBack, kind: str, **values: Any) -> CarryBackEvent:
+def add_event(actor: User | None, item: CarryBack, kind: str, **values: Any) -> CarryBackEvent:
     event = CarryBackEvent(carry_back=item, kind=kind, actor_id=actor.id if actor else None, at=utcnow(),
                            note=values.pop("note", "") or "", **values)
     db.session.add(event)
     return event
 
 
-def _note(value: Any, field: str = "note", *, required: bool = False) -> str:
+def clean_note(value: Any, field: str = "note", *, required: bool = False) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if value is not None and not isinstance(value, str):
         raise Invalid(_("Write the note as text."), fields={field: _("not text")})
@@ -196,7 +182,7 @@ def _note(value: Any, field: str = "note", *, required: bool = False) -> str:
     return text
 
 
-def _require(actor: User, roles: frozenset[str], message: str) -> None:
+def require_role(actor: User, roles: frozenset[str], message: str) -> None:
     if actor.role not in roles:
         raise Forbidden(message)
 
@@ -218,8 +204,8 @@ def _in_workshop(item: CarryBack) -> None:
 def receive(actor: User, item: CarryBack, note: Any = None) -> CarryBack:
     """The desk confirms the technician handed the item in (who and when): it enters the customer's service
     file and the workshop board."""
-    _require(actor, DESK_ROLES, _("Only the desk confirms that an item was handed in."))
-    text = _note(note)
+    require_role(actor, DESK_ROLES, _("Only the desk confirms that an item was handed in."))
+    text = clean_note(note)
     if item.status != S.IN_WORKSHOP:
         _not_returned(item)
         raise Conflict(_("%(number)s was already received at the desk by %(name)s.", number=item.number,
@@ -227,7 +213,7 @@ def receive(actor: User, item: CarryBack, note: Any = None) -> CarryBack:
                        code="already_received")
     now = utcnow()
     item.status, item.received_at, item.received_by_id = S.RECEIVED, now, actor.id
-    _event(actor, item, CarryBackEventKind.RECEIVED, from_status=S.IN_WORKSHOP, to_status=S.RECEIVED, note=text)
+    add_event(actor, item, CarryBackEventKind.RECEIVED, from_status=S.IN_WORKSHOP, to_status=S.RECEIVED, note=text)
     audit.record(actor, item, "carry_back.received", before={"status": S.IN_WORKSHOP},
                  after={"status": S.RECEIVED, "received_by_id": actor.id})
     return item
@@ -235,7 +221,7 @@ def receive(actor: User, item: CarryBack, note: Any = None) -> CarryBack:
 
 def change_status(actor: User, item: CarryBack, status: Any, note: Any = None) -> CarryBack:
     """Move the item in the workshop (any workshop status to any other), with an optional note."""
-    _require(actor, WORKSHOP_ROLES, _("Only the workshop changes an item's status."))
+    require_role(actor, WORKSHOP_ROLES, _("Only the workshop changes an item's status."))
     if status not in {s.value for s in WORKSHOP_STATUSES}:
         hint = _("one of: %(values)s", values=", ".join(s.value for s in WORKSHOP_STATUSES))
         if status == S.RETURNED:
@@ -244,7 +230,7 @@ def change_status(actor: User, item: CarryBack, status: Any, note: Any = None) -
             hint = _("received only by the desk (POST .../receive)")
         raise Invalid(problems(_("The status cannot be set."), {"status": hint}), code="invalid_status",
                       fields={"status": hint})
-    text = _note(note)
+    text = clean_note(note)
     _in_workshop(item)
     if item.status == status:
         if text:
@@ -252,23 +238,23 @@ def change_status(actor: User, item: CarryBack, status: Any, note: Any = None) -
         return item
     before = item.status
     item.status = status
-    _event(actor, item, CarryBackEventKind.STATUS, from_status=before, to_status=status, note=text)
+    add_event(actor, item, CarryBackEventKind.STATUS, from_status=before, to_status=status, note=text)
     audit.record(actor, item, "carry_back.status", before={"status": before}, after={"status": status},
                  reason=text or None)
     return item
 
 
 def add_note(actor: User, item: CarryBack, note: Any) -> CarryBackEvent:
-    _require(actor, READ_ROLES, _("You may not write on this item."))
-    text = _note(note, required=True)
-    event = _event(actor, item, CarryBackEventKind.NOTE, note=text)
+    require_role(actor, READ_ROLES, _("You may not write on this item."))
+    text = clean_note(note, required=True)
+    event = add_event(actor, item, CarryBackEventKind.NOTE, note=text)
     audit.record(actor, item, "carry_back.note", after={"note": text})
     return event
 
 
 def assign(actor: User, item: CarryBack, technician: User | None) -> CarryBack:
     """Give the item to a workshop technician (a manager: anyone; a technician: themselves)."""
-    _require(actor, WORKSHOP_ROLES, _("Only the workshop assigns its items."))
+    require_role(actor, WORKSHOP_ROLES, _("Only the workshop assigns its items."))
     _not_returned(item)
     if technician is not None and (technician.role != Role.TECHNICIAN or not technician.active):
         raise Invalid(_("Choose an active technician."), fields={"assigned_to_id": _("not a technician")})
@@ -279,7 +265,7 @@ def assign(actor: User, item: CarryBack, technician: User | None) -> CarryBack:
         return item
     before = item.assigned_to_id
     item.assigned_to_id = new_id
-    _event(actor, item, CarryBackEventKind.ASSIGNED,
+    add_event(actor, item, CarryBackEventKind.ASSIGNED,
            note=technician.name if technician is not None else _("nobody"))
     audit.record(actor, item, "carry_back.assigned", before={"assigned_to_id": before},
                  after={"assigned_to_id": new_id})
@@ -290,15 +276,15 @@ def record_work(actor: User, item: CarryBack, *, labor_minutes: int, parts: Sequ
                 note: Any = None) -> list[ChargeLine]:
     """The parts and labor spent on the item in the workshop (the totals so far: a correction replaces the
     record), charged on the call through billing by its category."""
-    _require(actor, WORKSHOP_ROLES, _("Only the workshop records its work."))
-    text = _note(note)
+    require_role(actor, WORKSHOP_ROLES, _("Only the workshop records its work."))
+    text = clean_note(note)
     _in_workshop(item)
     before_minutes = workshop_labor_minutes(item)
     lines = record_workshop_work(actor, item.call, ref=item.number, labor_minutes=labor_minutes,
                                  parts=[(p.sku, p.quantity) for p in parts])
     summary = _("%(minutes)d min labor", minutes=labor_minutes)
     used = ", ".join(f"{ln.sku} × {format_quantity(ln.quantity)}" for ln in lines if ln.kind == ChargeKind.PART)
-    _event(actor, item, CarryBackEventKind.WORK, note=" · ".join(x for x in (summary, used, text) if x))
+    add_event(actor, item, CarryBackEventKind.WORK, note=" · ".join(x for x in (summary, used, text) if x))
     audit.record(actor, item, "carry_back.work", before={"labor_minutes": before_minutes},
                  after={"labor_minutes": labor_minutes, "parts": [[p.sku, str(p.quantity)] for p in parts],
                         "note": text})
@@ -307,13 +293,13 @@ def record_work(actor: User, item: CarryBack, *, labor_minutes: int, parts: Sequ
 
 def replace_unit(actor: User, item: CarryBack, new_serial: Any, note: Any = None) -> CarryBack:
     """A replaced unit: its new serial number beside the old one, and the call's equipment record follows."""
-    _require(actor, WORKSHOP_ROLES, _("Only the workshop records a replaced unit."))
+    require_role(actor, WORKSHOP_ROLES, _("Only the workshop records a replaced unit."))
     serial = new_serial.strip() if isinstance(new_serial, str) else ""
     if not serial or len(serial) > MAX_SERIAL:
         problem = _("required") if not serial else _("at most %(n)d characters", n=MAX_SERIAL)
         raise Invalid(problems(_("The new serial number is missing."), {"new_serial_number": problem}),
                       fields={"new_serial_number": problem})
-    text = _note(note)
+    text = clean_note(note)
     _in_workshop(item)
     old = item.new_serial_number or item.serial_number
     if serial == old:
@@ -324,7 +310,7 @@ def replace_unit(actor: User, item: CarryBack, new_serial: Any, note: Any = None
         update_equipment(actor, equipment, serial_number=serial)  # 409 when that serial is already registered
     before = item.new_serial_number
     item.new_serial_number = serial
-    _event(actor, item, CarryBackEventKind.SERIAL, note=" · ".join(x for x in (f"{old} → {serial}", text) if x))
+    add_event(actor, item, CarryBackEventKind.SERIAL, note=" · ".join(x for x in (f"{old} → {serial}", text) if x))
     audit.record(actor, item, "carry_back.unit_replaced", before={"new_serial_number": before},
                  after={"new_serial_number": serial, "old_serial_number": item.serial_number}, reason=text or None)
     return item
@@ -333,8 +319,8 @@ def replace_unit(actor: User, item: CarryBack, new_serial: Any, note: Any = None
 def move_promise(actor: User, item: CarryBack, new_date: date, reason: Any) -> CarryBack:
     """Move the promised return date, only with a reason; the desk gets a progress call to make (a
     communication-log entry on the call, follow-up due now)."""
-    _require(actor, WORKSHOP_ROLES | DESK_ROLES, _("You may not move the promised date."))
-    text = _note(reason, "reason", required=True)
+    require_role(actor, WORKSHOP_ROLES | DESK_ROLES, _("You may not move the promised date."))
+    text = clean_note(reason, "reason", required=True)
     _not_returned(item)
     if not isinstance(new_date, date):
         raise Invalid(_("Give the new promised date."), fields={"promised_return_on": _("required")})
@@ -346,7 +332,7 @@ def move_promise(actor: User, item: CarryBack, new_date: date, reason: Any) -> C
     if new_date == old:
         return item
     item.promised_return_on = new_date
-    _event(actor, item, CarryBackEventKind.PROMISE_MOVED, old_promised_on=old, new_promised_on=new_date,
+    add_event(actor, item, CarryBackEventKind.PROMISE_MOVED, old_promised_on=old, new_promised_on=new_date,
            reason=text)
     audit.record(actor, item, "carry_back.promise_moved", before={"promised_return_on": old},
                  after={"promised_return_on": new_date}, reason=text)
@@ -355,120 +341,3 @@ def move_promise(actor: User, item: CarryBack, new_date: date, reason: Any) -> C
         "tell them.", number=item.number, old=date_text(old), new=date_text(new_date), reason=text))
     return item
 
-
-# ----------------------------------------------------------------------------- back to the customer
-
-
-def return_content(item: CarryBack, *, signer_name: str, method: str, return_visit: Visit | None,
-                   status_before: str, reason: str) -> dict[str, Any]:
-    """What the customer signs when the item comes back: the item, the work and its charges. Hashed as
-    canonical JSON, like the visit voucher."""
-    call = item.call
-    sheet = charges_for_call(call)
-    lines = work_lines(item)
-    return {
-        "receipt_number": item.number,
-        "call_number": call.number,
-        "customer": call.customer.name,
-        "item": item.item,
-        "model": item.model,
-        "serial_number": item.serial_number,
-        "new_serial_number": item.new_serial_number,
-        "accessories": item.accessories,
-        "status_before_return": status_before,
-        "return_reason": reason or None,
-        "return_method": method,
-        "return_slip": return_visit.slip_number if return_visit is not None else None,
-        "work": [event.note for event in history(item) if event.kind == CarryBackEventKind.WORK],
-        "workshop_labor_minutes": sum(ln.labor_minutes or 0 for ln in lines if ln.kind == ChargeKind.LABOR),
-        "workshop_lines": [{"kind": ln.kind, "description": ln.description, "sku": ln.sku,
-                            "quantity": format_quantity(ln.quantity), "unit_price": f"{ln.unit_price:.2f}",
-                            "amount": f"{ln.amount:.2f}", "covered": bool(ln.covered),
-                            "covered_by": ln.covered_by} for ln in lines],
-        "call_subtotal": f"{sheet.subtotal:.2f}",
-        "call_tax": f"{sheet.tax:.2f}",
-        "call_total_due": f"{sheet.total_due:.2f}",
-        "currency": sheet.currency,
-        "explanation": sheet.explanation,
-        "signer_name": signer_name,
-    }
-
-
-def _return_visit(actor: User, item: CarryBack) -> Visit | None:
-    visits = return_visits(item)
-    if actor.role == Role.TECHNICIAN:
-        visits = [v for v in visits if v.technician_id == actor.id]
-    live = [v for v in visits if v.status != VisitStatus.COMPLETED]
-    chosen = live or visits
-    return chosen[0] if chosen else None
-
-
-def return_item(actor: User, item: CarryBack, *, signer_name: Any, image_png_base64: Any,
-                method: Any = None, reason: Any = None) -> CarryBack:
-    """The customer signs for the item (on the phone at a return visit, on the desk's screen at a pick-up):
-    it becomes returned, the return is sealed by a content hash, the workshop charges lock and the call
-    completes (then the follow-up call and billing)."""
-    _require(actor, DESK_ROLES | {Role.TECHNICIAN},
-             _("Only the desk or the technician of the return visit hands an item back."))
-    name = signer_name.strip() if isinstance(signer_name, str) else ""
-    errors: dict[str, str] = {}
-    if not name:
-        errors["signer_name"] = _("required")
-    elif len(name) > 200:
-        errors["signer_name"] = _("at most %(n)d characters", n=200)
-    if method not in (None, "", ReturnMethod.VISIT, ReturnMethod.PICKUP):
-        errors["method"] = _("one of: %(values)s", values="visit, pickup")
-    if errors:
-        raise Invalid(problems(_("The return cannot be signed."), errors), fields=errors)
-    why = _note(reason, "reason")
-    image = decode_png(image_png_base64)
-    image_sha = hashlib.sha256(image).hexdigest()
-    if item.status == S.RETURNED:
-        if item.return_signer_name == name and item.return_signature_png is not None and \
-                hashlib.sha256(item.return_signature_png).hexdigest() == image_sha:
-            return item  # the very same signature again: a resend
-        raise Conflict(_("%(number)s was already returned to the customer, signed by %(name)s.",
-                         number=item.number, name=item.return_signer_name or ""), code="already_returned")
-    if item.status == S.IN_WORKSHOP:
-        raise Conflict(_("%(number)s has not been handed in at the desk yet: the desk confirms receipt first.",
-                         number=item.number), code="not_received")
-    if item.status not in RETURNABLE and not why:
-        raise Conflict(_("%(number)s is %(status)s, not repaired: mark it repaired or ready to return, or give "
-                         "the reason it goes back as it is.", number=item.number,
-                         status=label(item.status, "carry_back_status").lower()),
-                       code="not_repaired", fields={"reason": _("required for an item not repaired")})
-    how = method or (ReturnMethod.VISIT if actor.role == Role.TECHNICIAN else ReturnMethod.PICKUP)
-    visit = None
-    if how == ReturnMethod.VISIT:
-        visit = _return_visit(actor, item)
-        if visit is None:
-            raise Conflict(_("No return visit is booked for %(number)s: book one, or hand the item over at the "
-                             "desk.", number=item.number), code="no_return_visit")
-    elif actor.role == Role.TECHNICIAN:
-        raise Forbidden(_("A pick-up is signed at the desk."))
-    status_before = item.status
-    text = canonical_json(return_content(item, signer_name=name, method=how, return_visit=visit,
-                                         status_before=status_before, reason=why))
-    now = utcnow()
-    item.status, item.returned_at, item.return_method = S.RETURNED, now, how
-    item.return_visit_id = visit.id if visit is not None else None
-    item.return_signer_name, item.return_signature_png = name, image
-    item.return_signed_content, item.return_sha256 = text, content_hash(text)
-    call = item.call
-    lock_workshop_charges(call, item.number, actor)
-    _event(actor, item, CarryBackEventKind.RETURNED, from_status=status_before, to_status=S.RETURNED,
-           note=name, reason=why or None)  # the note of a "returned" event is the signer's name
-    audit.record(actor, item, "carry_back.returned", before={"status": status_before},
-                 after={"status": S.RETURNED, "return_method": how, "signer_name": name,
-                        "return_sha256": item.return_sha256,
-                        "return_visit_id": item.return_visit_id}, reason=why or None)
-    if visit is not None and visit.status in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY, VisitStatus.ON_SITE):
-        set_visit_status(actor, visit, VisitStatus.COMPLETED, "visit.completed")
-        record_event(actor, visit, VisitEventKind.COMPLETED, at=now)
-    others = db.session.scalar(select(CarryBack.id).where(CarryBack.call_id == call.id, CarryBack.id != item.id,
-                                                          CarryBack.status != S.RETURNED).limit(1))
-    if others is None and call.status == CallStatus.CARRIED_BACK:
-        set_call_status(actor, call, CallStatus.COMPLETED,
-                        reason=_("%(number)s returned to the customer (%(method)s)", number=item.number,
-                                 method=label(how, "return_method")))
-    return item

@@ -13,7 +13,7 @@ from dispatch.core.models import User
 from dispatch.core.timeutil import utcnow
 from dispatch.models import RepairCall, Visit
 from dispatch.scheduling import booking
-from dispatch.services.customers import create_contract
+from dispatch.services.contracts import create_contract
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dispatch.core.extensions import db
 from dispatch.models import Site
-from dispatch.services import customers as service
+from dispatch.services import sites as service
 from tests.factories import make_customer
 
 

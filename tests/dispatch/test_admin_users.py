@@ -79,7 +79,8 @@ def test_an_account_created_disabled_cannot_log_in(client, login, admin):
     user = db.session.scalars(db.select(User).where(User.username == "temp")).one()
     assert user.active is False
     actions = db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.entity_id == user.id,
-                                                                    AuditEvent.entity_type == "users")).all()
+                                                                    AuditEvent.entity_type == "users")
+                                .order_by(AuditEvent.id)).all()
     assert actions == ["user.created", "user.updated"]
     assert client.post("/admin/users/new", data={"username": "nopass", "name": "N", "role": "dispatcher",
                                                  "active": "y"}).status_code == 422

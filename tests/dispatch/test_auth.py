@@ -277,7 +277,7 @@ def test_password_change_ends_sessions_and_tokens(app, client, api, login, runne
 
 # ----------------------------------------------------------------------------- where a login lands
 
-HOMES = {"admin": "/", "manager": "/", "dispatcher": "/", "technician": "/t/", "finance": "/billing/"}
+HOMES = {"admin": "/", "manager": "/", "dispatcher": "/", "technician": "/t/", "finance": "/billing/to-invoice"}
 
 
 @pytest.mark.parametrize("role", sorted(HOMES))
@@ -304,7 +304,7 @@ def test_each_role_lands_on_its_own_home(client, role):
     ("technician", "/admin/users", "/t/"),
     ("technician", "/t/admin-time", "/t/admin-time"),  # their own page is kept
     ("technician", "/t", "/t"),                        # Flask's /t -> /t/ redirect: the page it leads to decides
-    ("finance", "/board", "/billing/"),
+    ("finance", "/board", "/billing/to-invoice"),  # "To invoice", the first tab of the finance home
     ("finance", "/billing/parts?q=filter", "/billing/parts?q=filter"),
     ("dispatcher", "/admin/users", "/"),
     ("dispatcher", "/t/", "/"),

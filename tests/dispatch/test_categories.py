@@ -13,7 +13,7 @@ import pytest
 from dispatch.core.errors import Invalid
 from dispatch.core.extensions import db
 from dispatch.core.timeutil import utcnow
-from dispatch.services.customers import create_contract
+from dispatch.services.contracts import create_contract
 from tests.factories import make_call, make_customer, make_equipment, make_site
 
 CALL_DAY = date(2026, 6, 10)  # a Wednesday

@@ -10,6 +10,7 @@ from dispatch.core.extensions import db
 from dispatch.core.timeutil import utcnow
 from dispatch.models import RepairCall
 from dispatch.services import calls
+from dispatch.services.clocks import call_clocks, is_overdue
 from dispatch.services.queues import desk_queues
 from tests.billing.helpers import book
 from tests.factories import make_call
@@ -30,7 +31,7 @@ def test_a_late_first_response_shows_red_with_how_late(client, login, dispatcher
     response = response[:response.index("</dd>")]
     assert "missed by 1 h 20 min" in _words(response) and "clock-missed" in response
     assert "deadline-ok" not in response and "responded" not in response
-    clocks = {c.kind: c for c in calls.call_clocks(call)}
+    clocks = {c.kind: c for c in call_clocks(call)}
     assert clocks["response"].state == "missed" and clocks["response"].minutes == 80
 
 
@@ -45,7 +46,7 @@ def test_every_clock_reads_due_and_met_or_missed(client, login, dispatcher, tech
     assert "due" in booking and "met" in booking
     resolution = _words(html[html.index('id="clock-resolution"'):][:600])
     assert "due" in resolution and "left" in resolution
-    states = {c.kind: c.state for c in calls.call_clocks(call)}
+    states = {c.kind: c.state for c in call_clocks(call)}
     assert states == {"booking": "met", "response": "met", "resolution": "running"}
 
 
@@ -63,7 +64,7 @@ def test_one_definition_of_overdue_serves_home_list_and_api(client, login, api, 
     expected = {unanswered.id, unbooked.id, booked_late.id}
     assert {c.id for c in db.session.scalars(calls.calls_query(overdue=True))} == expected
     for call in (unanswered, unbooked, fresh, booked_late):
-        assert calls.is_overdue(db.session.get(RepairCall, call.id)) == (call.id in expected)
+        assert is_overdue(db.session.get(RepairCall, call.id)) == (call.id in expected)
     assert desk_queues().overdue_count == 3
     api_ids = {c["id"] for c in api(dispatcher).get("/api/v1/calls?overdue=1").get_json()["items"]}
     assert api_ids == expected

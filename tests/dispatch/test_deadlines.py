@@ -75,16 +75,16 @@ def test_remote_window_from_the_environment(monkeypatch, tmp_path):
 
 
 def test_remote_flag_follows_the_configured_radius(app, remote):
-    from dispatch import geo
+    from dispatch.geo.distance import is_remote
 
     customer, site = remote
     saved = app.config["REMOTE_RADIUS_KM"]
     app.config["REMOTE_RADIUS_KM"] = 100.0
     try:
-        assert geo.is_remote(site.distance_km) is False
+        assert is_remote(site.distance_km) is False
     finally:
         app.config["REMOTE_RADIUS_KM"] = saved
-    assert geo.is_remote(site.distance_km) is True
+    assert is_remote(site.distance_km) is True
 
 
 def test_no_booking_deadline_without_a_site_visit(api, dispatcher, near):

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dispatch import geo
 from dispatch.core.extensions import db
+from dispatch.geo import distance, gazetteer, geocoder
 from dispatch.models import GeocodeCache, Site
 from tests.factories import make_customer
 
@@ -51,13 +51,13 @@ def test_distance_is_geodesic_from_the_configured_centre(app):
     from geopy.distance import geodesic
 
     centre = (app.config["SERVICE_CENTER_LATITUDE"], app.config["SERVICE_CENTER_LONGITUDE"])
-    assert geo.distance_from_centre_km(*centre) == 0.0
+    assert distance.distance_from_centre_km(*centre) == 0.0
     beijing = (39.9042, 116.4074)
-    assert geo.distance_from_centre_km(*beijing) == round(geodesic(centre, beijing).km, 2)
+    assert distance.distance_from_centre_km(*beijing) == round(geodesic(centre, beijing).km, 2)
     saved = app.config["SERVICE_CENTER_LATITUDE"], app.config["SERVICE_CENTER_LONGITUDE"]
     app.config["SERVICE_CENTER_LATITUDE"], app.config["SERVICE_CENTER_LONGITUDE"] = beijing
     try:
-        assert geo.distance_from_centre_km(*beijing) == 0.0
+        assert distance.distance_from_centre_km(*beijing) == 0.0
     finally:
         app.config["SERVICE_CENTER_LATITUDE"], app.config["SERVICE_CENTER_LONGITUDE"] = saved
 
@@ -126,14 +126,14 @@ def test_road_km_is_great_circle_times_the_road_factor(app):
     from geopy.distance import great_circle
 
     a, b = (31.2304, 121.4737), (31.2397, 121.4998)
-    assert geo.road_km(a, b) == pytest.approx(great_circle(a, b).km * app.config["ROAD_FACTOR"])
-    assert geo.road_km(a, b, road_factor=1.0) == pytest.approx(great_circle(a, b).km)
+    assert distance.road_km(a, b) == pytest.approx(great_circle(a, b).km * app.config["ROAD_FACTOR"])
+    assert distance.road_km(a, b, road_factor=1.0) == pytest.approx(great_circle(a, b).km)
 
 
 def test_gazetteer_is_a_geopy_geocoder():
     from geopy.geocoders.base import Geocoder
 
-    coder = geo.OfflineGazetteer("CN")
+    coder = gazetteer.OfflineGazetteer("CN")
     assert isinstance(coder, Geocoder)
     location = coder.geocode("Nanjing Road, Huangpu, Shanghai")
     assert location is not None
@@ -151,7 +151,7 @@ def test_gazetteer_is_a_geopy_geocoder():
 
 def test_coordinates_given_by_a_person_are_both_or_neither_and_on_the_map(app):
     from dispatch.core.errors import Invalid
-    from dispatch.geo import check_position
+    from dispatch.geo.places import check_position
 
     assert check_position(None, None) is False
     assert check_position(31.2, 121.5) is True
@@ -278,7 +278,7 @@ def test_correcting_a_site_moves_the_booking_deadline_of_its_waiting_calls(desk,
 
 def test_the_site_page_shows_what_was_understood_and_takes_corrections(login, client, dispatcher, customer):
     login(dispatcher)
-    from dispatch.services import customers as service
+    from dispatch.services import sites as service
 
     site = service.add_site(dispatcher, customer, address="杭州市鼓楼区文三路")
     db.session.commit()
@@ -343,7 +343,7 @@ def test_a_web_geocoders_answer_type_is_its_precision(desk, customer, app, monke
             return answers.get(query)
 
     monkeypatch.setitem(app.config, "GEOCODER", "nominatim")
-    monkeypatch.setattr(geo, "make_geocoder", lambda: Fake())
+    monkeypatch.setattr(geocoder, "make_geocoder", lambda: Fake())
     vague = add_site(desk, customer, address="Zhejiang")
     assert vague.status_code == 422 and vague.get_json()["error"]["code"] == "address_too_vague"
     exact = add_site(desk, customer, address="Wensan Road 90, Hangzhou").get_json()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch import geo
+from dispatch.geo.distance import distance_from_centre_km, is_remote
+from dispatch.geo.geocoder import geocode
+from dispatch.geo.places import has_cjk
 
 # address, what it is understood as (place), precision, distance band in km from Shanghai's centre
 ADDRESSES = [
@@ -78,16 +80,16 @@ def countries(app):
 @pytest.mark.parametrize("address, place, precision, band", ADDRESSES, ids=[a[0] for a in ADDRESSES])
 def test_address_resolves_within_its_band(app, countries, address, place, precision, band):
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
-        position = geo.geocode(address)
-        km = geo.distance_from_centre_km(position.latitude, position.longitude)
+        position = geocode(address)
+        km = distance_from_centre_km(position.latitude, position.longitude)
     assert (position.place, position.precision) == (place, precision)
     low, high = band
     assert low <= km <= high, (address, km)
-    assert geo.is_remote(km) is (km > app.config["REMOTE_RADIUS_KM"])
+    assert is_remote(km) is (km > app.config["REMOTE_RADIUS_KM"])
 
 
 def test_the_table_of_addresses_spans_the_country_in_both_scripts():
-    chinese = [a for a in ADDRESSES if geo._has_cjk(a[0])]
+    chinese = [a for a in ADDRESSES if has_cjk(a[0])]
     assert len(ADDRESSES) >= 40 and len(chinese) >= 20 and len(ADDRESSES) - len(chinese) >= 20
 
 
@@ -101,4 +103,4 @@ def test_the_table_of_addresses_spans_the_country_in_both_scripts():
 ])
 def test_chinese_places_have_their_latin_names_for_english_pages(app, address, latin):
     with app.test_request_context():
-        assert geo.geocode(address).place_latin == latin
+        assert geocode(address).place_latin == latin

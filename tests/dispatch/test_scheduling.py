@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch import geo
+from dispatch.geo.distance import road_km
 from dispatch.scheduling import plans as db_plans
 from dispatch.scheduling import ranking
 from dispatch.scheduling.calendars import working_spans
@@ -46,7 +46,7 @@ def east(km_road: float, origin=CENTRE) -> tuple[float, float]:
 def test_travel_is_great_circle_times_road_factor():
     b = east(30)
     assert abs(MODEL.km(CENTRE, b) - 30) < 0.01
-    assert abs(MODEL.km(CENTRE, b) - geo.road_km(CENTRE, b, 1.3)) < 1e-9
+    assert abs(MODEL.km(CENTRE, b) - road_km(CENTRE, b, 1.3)) < 1e-9
     assert abs(MODEL.minutes(30) - 45) < 1e-9
 
 

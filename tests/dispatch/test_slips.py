@@ -374,6 +374,38 @@ def test_the_call_page_shows_the_booked_visit_with_a_print_button(dispatcher: An
     assert db.session.get(Visit, visit.id).print_count == 1
 
 
+
+def test_the_call_pages_visits_table_prints_through_a_counting_post(dispatcher: Any, technician: Any,
+                                                                    client: Any, login: Any) -> None:
+    """Each visit row of the call page's Visits table prints through the board's counting POST; no GET link
+    there calls itself a print; a cancelled visit offers none."""
+    from dispatch.scheduling.booking import cancel_visit
+
+    gone = book(dispatcher, technician, 9)
+    call = gone.call
+    cancel_visit(dispatcher, gone, "customer away")
+    live = book_visit(dispatcher, call, technician, at(14), at(15))
+    db.session.commit()
+    login(dispatcher)
+    page = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    start = page.index('id="visits"')
+    visits_table = page[start:page.index("</section>", start)]
+    assert f'action="/board/visits/{live.id}/print" target="_blank"' in visits_table
+    assert 'class="link-button' in visits_table and "Print slip" in visits_table
+    assert "/slip.pdf" not in visits_table  # a read is no print: nothing here GETs the PDF
+    assert gone.slip_number in visits_table and f"/board/visits/{gone.id}/print" not in visits_table
+    r = client.post(f"/board/visits/{live.id}/print", data={"csrf_token": _csrf(page)})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/api/v1/visits/{live.id}/slip.pdf")
+    db.session.expire_all()
+    assert db.session.get(Visit, live.id).print_count == 1
+    zh = client.get(f"/calls/{call.id}", headers=ZH_PAGE).get_data(as_text=True)
+    start = zh.index('id="visits"')
+    assert f'action="/board/visits/{live.id}/print"' in zh[start:] and "打印派工单" in zh[start:]
+
+
+ZH_PAGE = {"Accept-Language": "zh-CN"}
+
+
 # ----------------------------------------------------------------------------- the printing user's language
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}

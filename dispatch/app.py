@@ -106,29 +106,35 @@ def register_blueprints(app: Flask) -> None:
 
     # The desk's pages ("desk") and its API ("api") are one blueprint each whose routes live in a module
     # per noun: importing those modules here, by name, attaches their routes before registration.
-    from . import admin, board, visits_api
+    from . import admin, board, calendar_views, overruns, visits_api
     from .api import blueprint as desk_api
     from .api import calls as _api_calls  # noqa: F401
     from .api import customers as _api_customers  # noqa: F401
+    from .api import followup as _api_followup  # noqa: F401
     from .api import users as _api_users  # noqa: F401
     from .core import account, i18n_views, login
     from .core.apiutil import DatabaseIdConverter
     from .core.extensions import csrf
     from .core.openapi import register_openapi
     from .core.security import protect
+    from .reports import api as reports_api
+    from .reports import views as reports_views
     from .slips import api as slips_api
     from .views import blueprint as desk_views
     from .views import calls as _calls  # noqa: F401
     from .views import customers as _customers  # noqa: F401
+    from .views import followup as _followup  # noqa: F401
     from .views import intake as _intake  # noqa: F401
 
     app.url_map.converters["int"] = DatabaseIdConverter  # before any rule: ids past the column's range 404
     pages = [login.bp, account.bp, i18n_views.bp, desk_views.bp, admin.bp, board.bp, slips_api.bp,
              billing.views.bp, billing.invoice_views.bp, billing.money_views.bp,
-             technicians.views.bp, technicians.pwa.bp, technicians.carry_back_views.bp]
+             technicians.views.bp, technicians.pwa.bp, technicians.carry_back_views.bp, reports_views.bp,
+             calendar_views.bp, overruns.bp]
     apis = [login.api_bp, desk_api.bp, visits_api.bp,
             billing.api.bp, billing.invoice_api.bp, billing.money_api.bp,
-            technicians.api.bp, technicians.carry_back_api.bp, technicians.workshop_api.bp]
+            technicians.api.bp, technicians.carry_back_api.bp, technicians.workshop_api.bp, reports_api.bp,
+            calendar_views.api_bp, overruns.api_bp]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
@@ -137,7 +143,7 @@ def register_blueprints(app: Flask) -> None:
         csrf.exempt(bp)
     register_openapi(app, visits_api.OPENAPI, slips_api.OPENAPI, billing.api.OPENAPI, billing.invoice_api.OPENAPI, billing.money_api.OPENAPI,
                      technicians.api.OPENAPI,
-                     technicians.carry_back_api.OPENAPI, technicians.workshop_api.OPENAPI)
+                     technicians.carry_back_api.OPENAPI, technicians.workshop_api.OPENAPI, reports_api.OPENAPI)
     protect(app)
 
 

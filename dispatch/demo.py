@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .calendar import PUBLIC_HOLIDAYS, load_public_holidays
 from .core.extensions import db
 from .core.models import User
 from .core.timeutil import local_tz, utcnow
@@ -62,6 +63,9 @@ def seed() -> bool:
              for u, n, s, b, p in TECHNICIANS]
 
     today = datetime.now(local_tz()).date()
+    for year in (today.year, today.year + 1):  # the company calendar: this year's and next year's holidays
+        if year in PUBLIC_HOLIDAYS:
+            load_public_holidays(admin, year)
     customers, sites = [], []
     for name, phone, contact, addresses in CUSTOMERS:
         c = create_customer(desk, name=name, phone=phone, contact_name=contact)

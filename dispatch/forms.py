@@ -30,6 +30,7 @@ from .models import (
     BILLING_PERIOD_LABELS,
     CATEGORY_LABELS,
     CHANNEL_LABELS,
+    NOTE_KIND_LABELS,
     PRIORITY_LABELS,
     RATING_LABELS,
     Category,
@@ -208,6 +209,12 @@ class NoteForm(FlaskForm):
                          validators=[DataRequired(), Length(max=5000)])
     next_follow_up = DateTimeLocalField(_l("Next follow-up"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                         validators=[Optional(), DateInRange(with_time=True)])
+    kind = SelectField(_l("Type"), choices=options([("", _l("Not said")), *NOTE_KIND_LABELS.items()]), default="")
+    promise = StringField(_l("Promised to the customer"), filters=[strip], validators=[Optional(), Length(max=2000)])
+    promised_by = DateTimeLocalField(_l("Promised by"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                     validators=[Optional(), DateInRange(with_time=True)])
+    escalated_authority = BooleanField(_l("Complaint escalated to a higher authority"))
+    safety_risk = BooleanField(_l("Safety risk"))
 
 
 class OverrideForm(FlaskForm):
@@ -218,7 +225,10 @@ class OverrideForm(FlaskForm):
 
 
 class FeedbackForm(FlaskForm):
-    rating = SelectField(_l("Rating"), choices=RATINGS, coerce=int)
+    """The follow-up call's two questions: solved? and the rating (or none: the customer would not rate)."""
+    solved = RadioField(_l("Is the problem solved?"), default="yes",
+                        choices=options([("yes", _l("Yes, solved")), ("no", _l("No, not solved"))]))
+    rating = SelectField(_l("Rating"), choices=[*RATINGS, Option("", _l("Would not rate"))], default="5")
     comment = TextAreaField(_l("Comment"), filters=[blank_to_none], validators=[Optional(), Length(max=2000)])
 
 

@@ -108,9 +108,17 @@ PRECISION_LABELS = {"exact": _l("exact position"), "district": _l("to within the
                     "country": _l("country only")}
 # How often a contract's fee is invoiced (Contract.billing_period; billing.services.contract_billing).
 BILLING_PERIOD_LABELS = {"monthly": _l("Monthly"), "quarterly": _l("Quarterly"), "yearly": _l("Yearly")}
+# What a communication-log entry is about (their record sheet: 咨询 / 投诉 / 故障 / 建议).
+NOTE_KIND_LABELS = {"consultation": _l("Consultation"), "complaint": _l("Complaint"), "fault": _l("Fault"),
+                    "suggestion": _l("Suggestion")}
+# Why a call is on the managers' attention list (Escalation.reason; dispatch/services/escalation.py).
+ESCALATION_REASON_LABELS = {"reopened": _l("Reopened: not solved"), "unsatisfied": _l("Customer unsatisfied"),
+                            "authority": _l("Complaint escalated to a higher authority"),
+                            "safety": _l("Safety risk"), "overdue": _l("Open far past its target")}
 LABELS = {"channel": CHANNEL_LABELS, "priority": PRIORITY_LABELS, "category": CATEGORY_LABELS,
           "call_status": CALL_STATUS_LABELS, "visit_status": VISIT_STATUS_LABELS, "rating": RATING_LABELS,
-          "precision": PRECISION_LABELS, "billing_period": BILLING_PERIOD_LABELS}
+          "precision": PRECISION_LABELS, "billing_period": BILLING_PERIOD_LABELS, "note_kind": NOTE_KIND_LABELS,
+          "escalation_reason": ESCALATION_REASON_LABELS}
 
 
 # ----------------------------------------------------------------------------- people
@@ -288,6 +296,11 @@ class RepairCall(Model):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(Integer)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
+    # The follow-up call's first question (回访: solved?) and when it was asked; None until then.
+    solved: Mapped[bool | None] = mapped_column(Boolean)
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last time the call was reopened (the progress-update clock restarts from it).
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -323,6 +336,13 @@ class CallNote(Model):
     channel: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     next_follow_up: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The record sheet's fields: what it is about (NOTE_KIND_LABELS), what was promised and by when, and a
+    # complaint's flags that put the call on the managers' attention list at once.
+    kind: Mapped[str | None] = mapped_column(String(20))
+    promise: Mapped[str | None] = mapped_column(Text)
+    promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_authority: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    safety_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     call: Mapped[RepairCall] = relationship(back_populates="notes")
     author: Mapped[User | None] = relationship()
@@ -353,12 +373,16 @@ class Visit(Model):
     former_technician_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # "service" (the usual visit) or "return" (bringing a carried-back item back to the customer).
     kind: Mapped[str] = mapped_column(String(10), default="service", server_default="service")
+    # An urgent call's visit is also phoned to the technician (紧急问题需同步电话通知处理人): when and by whom.
+    phoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phoned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     call: Mapped[RepairCall] = relationship(back_populates="visits")
     technician: Mapped[User] = relationship(foreign_keys=[technician_id])
+    phoned_by: Mapped[User | None] = relationship(foreign_keys=[phoned_by_id])
 
     __table_args__ = (
         CheckConstraint('"end" > start', name="visit_order"),

@@ -72,6 +72,7 @@ def call_json(c: RepairCall) -> dict[str, Any]:
         "response_deadline": iso(c.response_deadline), "resolution_deadline": iso(c.resolution_deadline),
         "responded_at": iso(c.responded_at), "booked_at": iso(c.booked_at), "completed_at": iso(c.completed_at),
         "closed_at": iso(c.closed_at), "rating": c.rating, "feedback_comment": c.feedback_comment,
+        "solved": c.solved, "feedback_at": iso(c.feedback_at), "reopened_at": iso(c.reopened_at),
         "parent_call_id": c.parent_call_id, "equipment_serial_number": c.equipment.serial_number if c.equipment else None,
         "cancelled_at": iso(c.cancelled_at), "cancel_reason": c.cancel_reason,
     }
@@ -79,4 +80,6 @@ def call_json(c: RepairCall) -> dict[str, Any]:
 
 def note_json(n: CallNote) -> dict[str, Any]:
     return {"id": n.id, "call_id": n.call_id, "at": iso(n.at), "channel": n.channel, "text": n.text,
-            "next_follow_up": iso(n.next_follow_up), "author": n.author.name if n.author else None}
+            "next_follow_up": iso(n.next_follow_up), "author": n.author.name if n.author else None,
+            "kind": n.kind, "promise": n.promise, "promised_by": iso(n.promised_by),
+            "escalated_authority": n.escalated_authority, "safety_risk": n.safety_risk}

@@ -153,8 +153,15 @@ def add_note(call_id: int) -> Any:
     channel = f.choice("channel", [c.value for c in Channel] + ["internal"])
     text = f.text("text", max_length=5000)
     follow_up = f.datetime("next_follow_up", required=False)
+    kind = f.choice("kind", list(calls.NOTE_KINDS), required=False)
+    promise = f.text("promise", required=False, max_length=2000)
+    promised_by = f.datetime("promised_by", required=False)
+    authority = f.boolean("escalated_authority", default=False)
+    safety = f.boolean("safety_risk", default=False)
     f.check(_("The note cannot be saved."))
-    note = calls.add_note(current_user, call, channel=channel or "", text=text or "", next_follow_up=follow_up)
+    note = calls.add_note(current_user, call, channel=channel or "", text=text or "", next_follow_up=follow_up,
+                          kind=kind, promise=promise, promised_by=promised_by, escalated_authority=bool(authority),
+                          safety_risk=bool(safety))
     return note_json(note), 201
 
 
@@ -164,10 +171,15 @@ def add_note(call_id: int) -> Any:
 def feedback(call_id: int) -> Any:
     call = calls.get_call_or_404(call_id, current_user)
     f = Fields(body())
-    rating = f.integer("rating", minimum=1, maximum=5)
+    # "rating": null is the customer declining to rate (未评价); left out, it is missing (422). "solved"
+    # defaults to true.
+    rating = f.integer("rating", minimum=1, maximum=5, required=False)
+    if "rating" not in f.data:
+        f.errors["rating"] = _("required: 1 to 5, or null when the customer would not rate")
     comment = f.text("comment", required=False, max_length=2000)
+    solved = f.boolean("solved", default=True)
     f.check(_("The feedback cannot be saved."))
-    calls.record_feedback(current_user, call, rating=rating or 0, comment=comment)
+    calls.record_feedback(current_user, call, rating=rating, comment=comment, solved=bool(solved))
     return call_json(call)
 
 

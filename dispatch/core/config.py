@@ -11,7 +11,8 @@ from typing import Any
 _FLOATS = ("SERVICE_CENTER_LATITUDE", "SERVICE_CENTER_LONGITUDE", "REMOTE_RADIUS_KM", "ROAD_FACTOR",
            "AVERAGE_SPEED_KMH", "GEOCODER_MIN_DELAY_SECONDS")
 _INTS = ("REMOTE_BOOKING_HOURS", "BOOKING_HOURS", "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES",
-         "LOGIN_WINDOW_MINUTES", "SUGGESTION_HORIZON_DAYS", "PAYMENT_TERMS_DAYS")
+         "LOGIN_WINDOW_MINUTES", "SUGGESTION_HORIZON_DAYS", "PAYMENT_TERMS_DAYS",
+         "LOW_RESOLUTION_WORKING_DAYS")
 _STRINGS = ("DATABASE_URL", "SECRET_KEY", "TIMEZONE", "GEOCODER", "GEOCODER_USER_AGENT", "GEOCODER_DOMAIN", "GEOCODER_COUNTRY",
             "COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_PHONE", "COMPANY_LOGO", "PUBLIC_BASE_URL",
             "COMPANY_TAX_ID", "COMPANY_BANK_ACCOUNT",
@@ -29,6 +30,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMOTE_RADIUS_KM": 50.0,
         "BOOKING_HOURS": 24,
         "REMOTE_BOOKING_HOURS": 48,
+        # A low-priority call's resolution target, in working days of the company calendar (dispatch/sla.py).
+        "LOW_RESOLUTION_WORKING_DAYS": 10,
         "ROAD_FACTOR": 1.3,
         # How many days ahead booking suggestions look for the earliest free slots (a scarce skill on a
         # busy week still gets the next week's).

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -101,15 +102,121 @@ def parse_date(value: object, field: str, label: str | None = None) -> date:
                   fields={field: _("not a valid date (YYYY-MM-DD)")})
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The same local time `days` working days (Monday to Friday) later."""
-    local = start.astimezone(local_tz())
-    added = 0
-    while added < days:
-        local = local + timedelta(days=1)
-        if local.weekday() < 5:
-            added += 1
-    return local.astimezone(UTC)
+# ----------------------------------------------------------------------------- working time
+
+Span = tuple[time, time]
+DEFAULT_WEEK: dict[int, Span] = {weekday: (time(9), time(18)) for weekday in range(5)}
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """When the company works, in local time: hours per weekday (0 = Monday; absent: closed), dated holidays
+    (closed), and make-up working days (调休) with their hours. The data lives in dispatch/calendar.py."""
+
+    week: dict[int, Span] = field(default_factory=lambda: dict(DEFAULT_WEEK))
+    holidays: frozenset[date] = frozenset()
+    workdays: dict[date, Span] = field(default_factory=dict)
+
+    def span(self, day: date) -> Span | None:
+        """The working hours of a local date, or None when the company is closed that day."""
+        if day in self.workdays:
+            return self.workdays[day]
+        if day in self.holidays:
+            return None
+        return self.week.get(day.weekday())
+
+    def is_working_day(self, day: date) -> bool:
+        return self.span(day) is not None
+
+
+# Ten years without a working day is a calendar nobody can mean (every weekday closed): refuse, don't loop.
+_SEARCH_DAYS = 3660
+
+
+class NoWorkingTime(ValueError):
+    """The calendar has no working day within ten years of a date."""
+
+
+def _at(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
+
+
+def add_working_minutes(start: datetime, minutes: float, calendar: WorkingCalendar, tz: ZoneInfo) -> datetime:
+    """`start` plus `minutes` of working time: only the calendar's working hours count. A start outside them
+    counts from the next opening (Friday 17:30 + 60 min = Monday 09:30); a clock that runs out exactly at
+    closing time is due at closing time, not the next morning."""
+    start = start.astimezone(UTC)
+    remaining = timedelta(minutes=minutes)
+    if remaining <= timedelta(0):
+        return start
+    day = start.astimezone(tz).date()
+    for _step in range(_SEARCH_DAYS):
+        span = calendar.span(day)
+        if span is not None:
+            opening, closing = _at(day, span[0], tz), _at(day, span[1], tz)
+            begin = max(start, opening)
+            if begin < closing:
+                if remaining <= closing - begin:
+                    return begin + remaining
+                remaining -= closing - begin
+        day += timedelta(days=1)
+    raise NoWorkingTime(day)
+
+
+def add_calendar_working_days(start: datetime, days: int, calendar: WorkingCalendar, tz: ZoneInfo) -> datetime:
+    """The same local time `days` working days later (a working day: one the calendar opens). A start outside
+    working hours counts from the previous closing time (Saturday, or Tuesday 07:00, is still "after Friday's /
+    Monday's close"), so 1 working day from a weekend is the end of Monday; a time past a shorter day's
+    closing is that day's closing."""
+    local = start.astimezone(tz)
+    day, clock = local.date(), local.time().replace(tzinfo=None)
+    span = calendar.span(day)
+    if span is None or clock < span[0]:
+        for _step in range(_SEARCH_DAYS):
+            day -= timedelta(days=1)
+            span = calendar.span(day)
+            if span is not None:
+                clock = span[1]
+                break
+        else:
+            raise NoWorkingTime(day)
+    counted = 0
+    for _step in range(_SEARCH_DAYS * 2):
+        if counted >= days:
+            break
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            counted += 1
+    else:
+        raise NoWorkingTime(day)
+    span = calendar.span(day)
+    if span is not None:
+        clock = min(max(clock, span[0]), span[1])
+    return _at(day, clock, tz)
+
+
+def working_minutes_between(start: datetime, end: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> int:
+    """Whole minutes of working time from `start` to `end` (0 when end is not later)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return 0
+    total = timedelta(0)
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    while day <= last:
+        span = calendar.span(day)
+        if span is not None:
+            opening, closing = max(_at(day, span[0], tz), start), min(_at(day, span[1], tz), end)
+            if closing > opening:
+                total += closing - opening
+        day += timedelta(days=1)
+    return int(total.total_seconds() // 60)
+
+
+def add_working_days(start: datetime, days: int, calendar: WorkingCalendar | None = None) -> datetime:
+    """`days` working days after `start` on `calendar` (Monday to Friday 09:00-18:00 without one; the
+    company's own calendar: dispatch.calendar.add_working_time)."""
+    return add_calendar_working_days(start, days, calendar or WorkingCalendar(), local_tz())
 
 
 def localtime_text(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -22,15 +22,18 @@ NAVIGATION = [
     ("desk.home", _l("Desk"), {"admin", "manager", "dispatcher"}),
     ("desk.new_call", _l("New call"), {"admin", "manager", "dispatcher"}),
     ("desk.calls", _l("Calls"), {"admin", "manager", "dispatcher"}),
+    ("desk.followup_queue", _l("Follow-up"), {"admin", "manager", "dispatcher"}),
     ("board.board", _l("Board"), {"admin", "manager", "dispatcher"}),
     ("desk.customers", _l("Customers"), {"admin", "manager", "dispatcher"}),
     ("technicians.today", _l("Today"), {"technician"}),
     # the desk too: it confirms the hand-in of carried-back items and hands them back at a pick-up
     ("technicians.workshop", _l("Workshop"), {"admin", "manager", "dispatcher", "technician"}),
     ("billing.home", _l("Billing"), {"admin", "manager", "finance"}),
-    ("desk.reports", _l("Reports"), {"admin", "manager", "finance"}),
+    ("reports.dashboard", _l("Reports"), {"admin", "manager", "finance"}),
     ("board.technicians", _l("Technicians"), {"admin", "manager"}),
+    ("overruns.overrun_list", _l("Overruns"), {"admin", "manager"}),
     ("admin.users", _l("Users"), {"admin"}),
+    ("calendar.page", _l("Calendar"), {"admin"}),
 ]
 
 

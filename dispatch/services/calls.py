@@ -32,6 +32,7 @@ from ..models import (
     Site,
     Visit,
 )
+from . import escalation
 from .clocks import overdue_clause
 from .customers import searchable
 from .reasons import (
@@ -42,6 +43,7 @@ from .reasons import (
     REASON_NEW_VISIT_DUE,
     REASON_NO_EQUIPMENT,
     REASON_NO_WARRANTY,
+    REASON_NOT_SOLVED,
     REASON_OVERRIDE,
     REASON_RATED,
     REASON_WARRANTY_ENDED,
@@ -197,45 +199,87 @@ def override_category(actor: User, call: RepairCall, category: str, reason: str)
     return call
 
 
+NOTE_KINDS = ("consultation", "complaint", "fault", "suggestion")
+
+
 def add_note(actor: User, call: RepairCall, *, channel: str, text: str,
-             next_follow_up: datetime | None = None) -> CallNote:
+             next_follow_up: datetime | None = None, kind: str | None = None, promise: str | None = None,
+             promised_by: datetime | None = None, escalated_authority: bool = False,
+             safety_risk: bool = False) -> CallNote:
+    """A communication-log entry (the record sheet: time, channel, type, what was said, what was promised and
+    by when, next follow-up). One to the customer resets the call's progress-update clock (followup.py); a
+    complaint escalated to a higher authority or a safety risk puts the call on the managers' list at once."""
     if channel not in {c.value for c in Channel} | {"visit", "internal"}:
         raise Invalid(_("Unknown channel."), fields={"channel": _(
             "one of: %(values)s", values="phone, email, web, messaging, walk_in, internal")})
     if not text.strip():
         raise Invalid(_("Write what was said."), fields={"text": _("required")})
-    note = CallNote(call=call, author=actor, channel=channel, text=text.strip(), next_follow_up=next_follow_up)
+    if kind is not None and kind not in NOTE_KINDS:
+        raise Invalid(_("Unknown type of entry."), fields={"kind": _(
+            "one of: %(values)s", values=", ".join(NOTE_KINDS))})
+    promise = (promise or "").strip() or None
+    if promise is not None and len(promise) > 2000:
+        raise Invalid(_("The promise is too long (at most %(n)d characters).", n=2000),
+                      fields={"promise": _("too long")})
+    if promised_by is not None and promise is None:
+        raise Invalid(_("Say what was promised by that time."), fields={"promise": _("required with a date")})
+    note = CallNote(call=call, author=actor, channel=channel, text=text.strip(), next_follow_up=next_follow_up,
+                    kind=kind, promise=promise, promised_by=promised_by,
+                    escalated_authority=bool(escalated_authority), safety_risk=bool(safety_risk))
     db.session.add(note)
     if call.responded_at is None and channel != "internal":
         call.responded_at = utcnow()
-    audit.record(actor, note, "call.note", after={"call_id": call.id, "channel": channel})
+    audit.record(actor, note, "call.note", after={
+        "call_id": call.id, "channel": channel, "kind": kind, "promise": promise, "promised_by": promised_by,
+        "escalated_authority": bool(escalated_authority), "safety_risk": bool(safety_risk)})
+    if escalated_authority:
+        escalation.raise_escalation(actor, call, "authority", detail=note.text[:500], note=note)
+    if safety_risk:
+        escalation.raise_escalation(actor, call, "safety", detail=note.text[:500], note=note)
     return note
 
 
 RATING_WORDS = {5: "very satisfied", 4: "satisfied", 3: "average", 2: "unsatisfied", 1: "unsatisfied"}
 
 
-def record_feedback(actor: User, call: RepairCall, *, rating: int, comment: str | None = None) -> RepairCall:
-    """The follow-up call (回访): 3 or more closes as resolved - customer confirmed; 1-2 reopens."""
+def record_feedback(actor: User, call: RepairCall, *, rating: int | None, comment: str | None = None,
+                    solved: bool = True) -> RepairCall:
+    """The follow-up call (回访), two questions (API.md): solved? and the rating 1-5 (None: the customer would
+    not rate, 未评价). Solved and 3 or more, or solved and unrated, closes "resolved - customer confirmed".
+    Not solved, or 1-2, reopens the call, puts it on the managers' attention list and restarts its clocks
+    (booking, resolution and the progress updates run again from now)."""
     if call.status != CallStatus.COMPLETED:
         raise Conflict(_("Call %(number)s is %(status)s: feedback is taken once the work is complete.",
                          number=call.number, status=label(call.status, "call_status")), code="not_completed")
-    if not 1 <= rating <= 5:
+    if rating is not None and (isinstance(rating, bool) or not 1 <= rating <= 5):
         raise Invalid(_("The rating runs from 1 to 5."), fields={"rating": _("1 to 5")})
+    comment = (comment or "").strip() or None
+    now = utcnow()
     call.rating = rating
     call.feedback_comment = comment
-    audit.record(actor, call, "call.feedback", after={"rating": rating, "comment": comment})
-    if rating >= 3:
+    call.solved = bool(solved)
+    call.feedback_at = now
+    audit.record(actor, call, "call.feedback", after={"rating": rating, "comment": comment, "solved": bool(solved)})
+    if solved and (rating is None or rating >= 3):
         set_call_status(actor, call, CallStatus.CLOSED, reason=REASON_CONFIRMED)
+        return call
+    if not solved:
+        reason, why = REASON_NOT_SOLVED, "reopened"
     else:
-        call.completed_at = None
-        set_call_status(actor, call, CallStatus.REOPENED, reason=REASON_RATED % {"rating": RATING_WORDS[rating]})
-        if call.on_site:
-            # The customer is owed a new visit, booked within the same window counted from now.
-            before = audit.snapshot(call, "booking_deadline")
-            call.booking_deadline = sla.booking_deadline(utcnow(), call.site.remote)
-            audit.record(actor, call, "call.booking_deadline", before=before,
-                         after=audit.snapshot(call, "booking_deadline"), reason=REASON_NEW_VISIT_DUE)
+        reason, why = REASON_RATED % {"rating": RATING_WORDS[rating or 1]}, "unsatisfied"
+    call.completed_at = None
+    call.reopened_at = now
+    set_call_status(actor, call, CallStatus.REOPENED, reason=reason)
+    # The clocks start again: a new visit is due within the booking window, the resolution target counts
+    # from now, and the customer is owed progress updates from now (followup.py).
+    before = audit.snapshot(call, "booking_deadline", "resolution_deadline")
+    if call.on_site:
+        call.booking_deadline = sla.booking_deadline(now, call.site.remote)
+    call.resolution_deadline = sla.resolution_deadline(now, call.priority)
+    audit.record(actor, call, "call.booking_deadline", before=before,
+                 after=audit.snapshot(call, "booking_deadline", "resolution_deadline"),
+                 reason=REASON_NEW_VISIT_DUE if call.on_site else None)
+    escalation.raise_escalation(actor, call, why, detail=comment)
     return call
 
 

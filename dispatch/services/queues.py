@@ -11,6 +11,7 @@ from ..core.i18n import _l
 from ..core.timeutil import local_date_of, utcnow
 from ..models import OPEN_CALL_STATUSES, CallNote, CallStatus, Priority, RepairCall
 from ..scheduling.visits import day_window
+from . import followup
 from .clocks import overdue_clause
 from .users import technicians
 
@@ -40,6 +41,8 @@ class DeskQueues:
     follow_ups: list[CallNote]
     open_count: int
     overdue_count: int  # the calls list's "Overdue only" shows the same calls (clocks.overdue_clause)
+    followup_count: int = 0  # completed calls waiting for the follow-up call (followup.py)
+    updates_due_count: int = 0  # open calls that owe their customer a progress update
 
 
 def desk_queues(limit: int = 50) -> DeskQueues:
@@ -66,4 +69,5 @@ def desk_queues(limit: int = 50) -> DeskQueues:
     open_count = db.session.scalar(select(func.count(RepairCall.id)).where(
         RepairCall.status.in_(open_statuses))) or 0
     overdue_count = db.session.scalar(select(func.count(RepairCall.id)).where(overdue_clause(now))) or 0
-    return DeskQueues(to_book, awaiting, follow_ups, open_count, overdue_count)
+    return DeskQueues(to_book, awaiting, follow_ups, open_count, overdue_count,
+                      followup.followup_count(), len(followup.updates_due(now)))

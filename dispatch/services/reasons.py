@@ -24,6 +24,7 @@ REASON_OVERRIDE = N_("%(category)s: set by %(name)s (%(reason)s)")
 REASON_CONFIRMED = N_("resolved - customer confirmed")
 REASON_RATED = N_("customer %(rating)s")
 REASON_NEW_VISIT_DUE = N_("reopened: a new visit is due")
+REASON_NOT_SOLVED = N_("customer says the problem is not solved")
 REASON_VISIT_CANCELLED = N_("visit %(slip)s cancelled: %(reason)s")
 REASON_ARRIVED = N_("technician arrived (%(slip)s)")
 REASON_VISIT_OUTCOME = N_("visit %(slip)s: %(outcome)s")
@@ -43,7 +44,7 @@ _STORED_REASONS = [(_pattern(m, **g), m) for m, g in (
     (REASON_FREE, {}), (REASON_CONTRACT_PARTS, {}), (REASON_CONTRACT, {}), (REASON_WARRANTY_ENDED, {}),
     (REASON_NO_WARRANTY, {}), (REASON_NO_EQUIPMENT, {}),
     (REASON_OVERRIDE, {"category": "charged|contract|free", "reason": ".*"}),
-    (REASON_CONFIRMED, {}), (REASON_RATED, {"rating": "[a-z ]+"}), (REASON_NEW_VISIT_DUE, {}),
+    (REASON_CONFIRMED, {}), (REASON_RATED, {"rating": "[a-z ]+"}), (REASON_NEW_VISIT_DUE, {}), (REASON_NOT_SOLVED, {}),
     (REASON_VISIT_CANCELLED, {"slip": r"\S+", "reason": ".*"}), (REASON_ARRIVED, {}),
     (REASON_VISIT_OUTCOME, {"slip": r"\S+", "outcome": "fixed|carry back|follow up"}),
     (REASON_CORRECTED, {"fields": "[a-z_, ]*"}))]

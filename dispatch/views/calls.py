@@ -111,8 +111,13 @@ def add_note(call_id: int) -> Any:
             follow_up = form.next_follow_up.data
             if follow_up is not None:  # typed in local time
                 follow_up = parse_datetime(follow_up, "next_follow_up")
+            promised_by = form.promised_by.data
+            if promised_by is not None:
+                promised_by = parse_datetime(promised_by, "promised_by")
             calls.add_note(current_user, call, channel=form.channel.data or "", text=form.text.data or "",
-                           next_follow_up=follow_up)
+                           next_follow_up=follow_up, kind=form.kind.data or None, promise=form.promise.data,
+                           promised_by=promised_by, escalated_authority=form.escalated_authority.data,
+                           safety_risk=form.safety_risk.data)
             flash(_("Note added to the communication log."), "success")
             return redirect(url_for("desk.call", call_id=call.id, _anchor="log"))
     return _call_page(call, 422, note_form=form)
@@ -140,8 +145,10 @@ def feedback(call_id: int) -> Any:
     form = FeedbackForm()
     if form.validate_on_submit():
         with form_errors(form):
-            calls.record_feedback(current_user, call, rating=form.rating.data or 0, comment=form.comment.data)
-            flash(_("Feedback recorded."), "success")
+            calls.record_feedback(current_user, call, rating=int(form.rating.data) if form.rating.data else None,
+                                  comment=form.comment.data, solved=form.solved.data == "yes")
+            flash(_("Feedback recorded.") if call.status == "closed" else
+                  _("Feedback recorded: the call is reopened and the managers are told."), "success")
             return redirect(url_for("desk.call", call_id=call.id))
     return _call_page(call, 422, feedback_form=form)
 

@@ -47,7 +47,8 @@ def test_every_clock_reads_due_and_met_or_missed(client, login, dispatcher, tech
     resolution = _words(html[html.index('id="clock-resolution"'):][:600])
     assert "due" in resolution and "left" in resolution
     states = {c.kind: c.state for c in call_clocks(call)}
-    assert states == {"booking": "met", "response": "met", "resolution": "running"}
+    # Dispatch: the visit was booked right away (issue 13 added the dispatch clock).
+    assert states == {"dispatch": "met", "booking": "met", "response": "met", "resolution": "running"}
 
 
 def test_one_definition_of_overdue_serves_home_list_and_api(client, login, api, dispatcher, technician):

@@ -125,8 +125,10 @@ def test_resolution_working_days_are_counted_in_local_time(dispatcher, near):
     """Saturday 07:30 in Shanghai is Friday 23:30 UTC: the clock starts on the local Saturday."""
     saturday = datetime.fromisoformat("2026-06-13T07:30:00+08:00")
     call = make_call(dispatcher, *near, received_at=saturday)
-    # Mon 15, Tue 16, Wed 17, Thu 18, Fri 19 -> Friday 19th 07:30 local (counting from UTC Friday gives Thu 18th).
-    assert local(call.resolution_deadline) == datetime.fromisoformat("2026-06-19T07:30:00+08:00")
+    # Outside working hours the clock starts from Friday's close (18:00, the company calendar of issue 13):
+    # Mon 15, Tue 16, Wed 17, Thu 18, Fri 19 -> Friday 19th 18:00 local, five whole working days
+    # (counting from UTC Friday 23:30 would give Thursday 18th).
+    assert local(call.resolution_deadline) == datetime.fromisoformat("2026-06-19T18:00:00+08:00")
 
 
 def test_api_returns_every_deadline_with_the_local_offset(api, dispatcher, remote):

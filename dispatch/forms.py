@@ -243,6 +243,8 @@ class CallFilterForm(FlaskForm):
     priority = SelectField(_l("Priority"), choices=options([("", _l("Any priority")), *PRIORITY_PAIRS]),
                            validate_choice=False)
     overdue = BooleanField(_l("Overdue only"))
+    received_from = DateField(_l("Received from"), validators=[Optional(), DateInRange()])
+    received_to = DateField(_l("Received until"), validators=[Optional(), DateInRange()])
 
 
 # ----------------------------------------------------------------------------- user accounts (admin)

@@ -12,7 +12,7 @@ from ..core.errors import Invalid
 from ..core.i18n import _
 from ..core.models import Role
 from ..core.security import DESK, allow
-from ..core.timeutil import iso
+from ..core.timeutil import iso, parse_date
 from ..core.validate import Fields, is_id
 from ..models import CallStatus, Category, Channel, Customer, Equipment, Priority, RepairCall, Site
 from ..schemas import call_json, note_json
@@ -68,9 +68,12 @@ def list_calls() -> Any:
     if args.get("priority") and args["priority"] not in {p.value for p in Priority}:
         raise Invalid(_("Unknown priority."),
                       fields={"priority": _("one of: %(options)s", options=", ".join(p.value for p in Priority))})
+    received_from = parse_date(args["from"], "from") if args.get("from") else None
+    received_to = parse_date(args["to"], "to") if args.get("to") else None
     stmt = calls.calls_query(status=status, category=category, priority=args.get("priority") or None,
                                 q=args.get("q") or None, overdue=args.get("overdue") in ("1", "true"),
-                                technician_id=current_user.id if current_user.role == Role.TECHNICIAN else None)
+                                technician_id=current_user.id if current_user.role == Role.TECHNICIAN else None,
+                                received_from=received_from, received_to=received_to)
     return paginate(stmt, RepairCall.id, call_json)
 
 

@@ -32,6 +32,7 @@ from ..models import (
     Site,
     Visit,
 )
+from ..scheduling.visits import day_window
 from . import escalation
 from .clocks import overdue_clause
 from .customers import searchable
@@ -285,8 +286,15 @@ def record_feedback(actor: User, call: RepairCall, *, rating: int | None, commen
 
 def calls_query(*, status: str | None = None, category: str | None = None, priority: str | None = None,
                 q: str | None = None, overdue: bool = False, customer_id: int | None = None,
-                technician_id: int | None = None) -> Select[Any]:
+                technician_id: int | None = None, received_from: date | None = None,
+                received_to: date | None = None) -> Select[Any]:
+    """The calls matching the filters; `received_from`/`received_to` are local days, both included (the
+    archive: a customer's calls of any period, years back)."""
     stmt = select(RepairCall)
+    if received_from is not None:
+        stmt = stmt.where(RepairCall.received_at >= day_window(received_from)[0])
+    if received_to is not None:
+        stmt = stmt.where(RepairCall.received_at < day_window(received_to)[1])
     if status:
         if status == "open":
             stmt = stmt.where(RepairCall.status.in_([s.value for s in OPEN_CALL_STATUSES]))

@@ -2,8 +2,8 @@
 the progress updates an open call owes its customer.
 
 - Follow-up queue: completed calls, oldest completion first, each due within one working hour of completion
-  (CONFIRMATION_HOURS, default 1). The company calendar has no working-time arithmetic yet, so the hour is
-  counted on the wall clock.
+  on the company calendar: the call's confirmation clock (dispatch.sla.confirmation_deadline), the same
+  deadline the call page shows.
 - Updates due: an open call owes the customer news every UPDATE_INTERVAL_HOURS[priority] hours (urgent 2,
   high 4, normal and low 48: their documents differ, so the app config may override any of them). The clock
   runs from the call's receipt, its last reopening or the last communication-log entry to the customer (any
@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from .. import sla
 from ..core.extensions import db
 from ..core.timeutil import utcnow
 from ..models import OPEN_CALL_STATUSES, CallNote, CallStatus, RepairCall
 
 DEFAULT_UPDATE_HOURS = {"urgent": 2, "high": 4, "normal": 48, "low": 48}
-DEFAULT_CONFIRMATION_HOURS = 1
 # Entries that are not a word with the customer: the desk's own remarks and the technician's visit record.
 NOT_TO_CUSTOMER = ("internal", "visit")
 
@@ -34,9 +34,8 @@ def update_hours() -> dict[str, float]:
 
 
 def confirmation_due(completed_at: datetime) -> datetime:
-    """When the follow-up call is due: one working hour after completion (wall clock, see the module)."""
-    hours = current_app.config.get("CONFIRMATION_HOURS", DEFAULT_CONFIRMATION_HOURS)
-    return completed_at + timedelta(hours=hours)
+    """When the follow-up call is due: the call's confirmation clock (one working hour after completion)."""
+    return sla.confirmation_deadline(completed_at)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,12 @@ def calls_list() -> Any:
         priority = None
     q = (request.args.get("q") or "").strip()[:200] or None
     overdue = request.args.get("overdue") in ("1", "y", "true", "on")
-    stmt = calls.calls_query(status=status, category=category, priority=priority, q=q, overdue=overdue)
+    # A bad date is shown on its field and ignored: the list still answers.
+    dates_ok = filters.validate() or not (filters.received_from.errors or filters.received_to.errors)
+    received_from = filters.received_from.data if dates_ok else None
+    received_to = filters.received_to.data if dates_ok else None
+    stmt = calls.calls_query(status=status, category=category, priority=priority, q=q, overdue=overdue,
+                             received_from=received_from, received_to=received_to)
     page = paginate(stmt, RepairCall.id, lambda call: call)
     next_url = None
     if page["next"]:

@@ -3,7 +3,7 @@ updates open calls owe their customers, and the communication log's record-sheet
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -47,17 +47,21 @@ def now() -> datetime:
 
 def test_completed_calls_wait_in_the_follow_up_queue_oldest_first_due_within_an_hour(client, login, dispatcher,
                                                                                       world):
-    t = now()
+    # A Wednesday, a working day: due one working hour after completion (the call's confirmation clock).
+    shanghai = timezone(timedelta(hours=8))
+    t = datetime(2026, 11, 25, 11, 0, tzinfo=shanghai)
     later = complete(make_call(dispatcher, world["customer"], world["site"], problem_type="noise"), dispatcher,
-                     t - timedelta(minutes=10))
+                     datetime(2026, 11, 25, 10, 50, tzinfo=shanghai))
     older = complete(make_call(dispatcher, world["customer"], world["site"], problem_type="water leak"),
-                     dispatcher, t - timedelta(hours=2))
+                     dispatcher, datetime(2026, 11, 25, 9, 0, tzinfo=shanghai))
     still_open = make_call(dispatcher, world["customer"], world["site"])
     queue = followup.followup_queue(t)
     assert [f.call.id for f in queue] == [older.id, later.id]
-    # Due one hour after completion (wall clock: the calendar has no working-time arithmetic yet).
-    assert queue[0].due == older.completed_at + timedelta(hours=1) and queue[0].overdue
-    assert queue[1].due == later.completed_at + timedelta(hours=1) and not queue[1].overdue
+    assert queue[0].due == datetime(2026, 11, 25, 10, 0, tzinfo=shanghai) and queue[0].overdue
+    assert queue[1].due == datetime(2026, 11, 25, 11, 50, tzinfo=shanghai) and not queue[1].overdue
+    # Completed on a Friday at 17:30: the hour runs out on Monday at 09:30, not on Friday evening.
+    friday = datetime(2026, 11, 27, 17, 30, tzinfo=shanghai)
+    assert followup.confirmation_due(friday) == datetime(2026, 11, 30, 9, 30, tzinfo=shanghai)
     assert still_open.id not in {f.call.id for f in queue}
 
     login(dispatcher)

@@ -31,14 +31,20 @@ def _not_a_number() -> str:
 
 def parse_decimal(value: Any, name: str, errors: dict[str, str], *, required: bool = True,
                   places: int = 2, minimum: Decimal | None = ZERO, maximum: Decimal | None = MAX_MONEY,
-                  positive: bool = False) -> Decimal | None:
-    """A JSON number or numeric string as an exact Decimal; problems go into `errors`."""
+                  positive: bool = False, floats: bool = False) -> Decimal | None:
+    """A numeric string (or a whole JSON number) as an exact Decimal; problems go into `errors`.
+
+    Money and rates are decimal strings (API.md): a JSON float (1.5) has already been rounded to binary
+    by the time it is parsed, so it is refused unless `floats` (a quantity, where 1.5 is exact enough)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             errors[name] = _("required")
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         errors[name] = _not_a_number()
+        return None
+    if isinstance(value, float) and not floats:
+        errors[name] = _('must be a decimal string like "80.00", not a JSON number with a fraction')
         return None
     try:
         number = Decimal(str(value).strip())

@@ -168,12 +168,19 @@ def register_hooks(app: Flask) -> None:
 
     register_call_panel(app, carry_back_panel)  # where a carried-back product is, for the customer on the phone
     register_customer_panel(app, service_file_panel)  # the customer's service file (客户服务档案)
+    from technicians.evidence import check_signed_records
+
+    from .core.audit_chain import register_evidence_check
+
+    register_evidence_check(app, check_signed_records)  # `flask audit verify` re-checks signed records
 
 
 def register_errorhandlers(app: Flask) -> None:
     from .core.apiutil import register_api_errors
+    from .core.headers import register_security_headers
 
     register_api_errors(app)
+    register_security_headers(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -137,7 +137,75 @@ def relocate_sites_command() -> None:
             click.echo(f"{site.id:>6}  {site.address}  ->  {problem or site_place(site)}")
 
 
+audit = AppGroup("audit", help="The audit trail and the signed records.")
+
+
+@audit.command("verify")
+def audit_verify_command() -> None:
+    """Walk the hash-chained audit trail and re-check every signed record (vouchers, carry-back receipts and
+    returns) against its stored hash. Exit code 1 and the first broken link when anything was changed."""
+    from .core.audit_chain import verify
+
+    count, problems = verify(db.session)
+    db.session.rollback()
+    for problem in problems:
+        click.echo(_("Broken: %(problem)s", problem=str(problem)), err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(_("Audit trail intact: %(count)s events; every signed record matches its hash.", count=count))
+
+
+backup = AppGroup("backup", help="Back up and restore the database (SQLite file or PostgreSQL).")
+
+
+@backup.command("create")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def backup_create_command(path: str | None) -> None:
+    """Write a consistent copy of the database to PATH (default: instance/backups/dispatch-<UTC time>).
+    Safe while the app is serving."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .core.backup import BackupError, create, default_path
+
+    url = db.engine.url
+    target = Path(path) if path else default_path(url, Path(current_app.instance_path) / "backups")
+    db.session.remove()
+    try:
+        done = create(url.render_as_string(hide_password=False), target, say=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(_("Backup written: %(path)s", path=str(done)))
+
+
+@backup.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def backup_restore_command(path: str, yes: bool) -> None:
+    """Replace the database's contents with the backup at PATH. Stop the app first; run
+    `flask audit verify` after."""
+    from pathlib import Path
+
+    from .core.backup import BackupError, restore
+
+    url = db.engine.url
+    if not yes:
+        click.confirm(_("Replace everything in %(database)s with %(path)s?",
+                        database=url.render_as_string(hide_password=True), path=path), abort=True)
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        restore(url.render_as_string(hide_password=False), Path(path), say=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.engine.dispose()
+    click.echo(_("Restored from %(path)s. Check it with: flask --app dispatch audit verify", path=path))
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(audit)
+    app.cli.add_command(backup)
     app.cli.add_command(users)
     app.cli.add_command(sites)
     app.cli.add_command(seed_demo_command)

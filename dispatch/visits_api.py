@@ -16,7 +16,7 @@ from .core.i18n import _
 from .core.models import Role, User
 from .core.security import DESK, MANAGERS, allow
 from .core.timeutil import iso, parse_date
-from .core.validate import Fields, parse_hours
+from .core.validate import Fields, is_id, parse_hours
 from .models import TimeOff, Visit
 from .scheduling import booking, calendars, plans
 from .scheduling.ranking import Suggestion
@@ -69,7 +69,8 @@ def time_off_json(t: TimeOff) -> dict[str, Any]:
 def _technician(value: Any, field: str = "technician_id") -> User:
     if not isinstance(value, int) or isinstance(value, bool):
         raise Invalid(_("%(field)s must be the id of a technician.", field=field), fields={field: _("required id")})
-    user = db.session.get(User, value)
+    # An id past what a column holds is no technician (never an integer overflow in the database).
+    user = db.session.get(User, value) if is_id(value) else None
     if user is None or user.role != Role.TECHNICIAN:
         raise Invalid(_("There is no technician with id %(id)s.", id=value), code="unknown_technician",
                       fields={field: _("not a technician")})
@@ -145,7 +146,10 @@ def list_visits() -> Any:
         stmt = stmt.where(Visit.technician_id == current_user.id)
     elif tech_arg:
         try:
-            stmt = stmt.where(Visit.technician_id == int(tech_arg))
+            technician_id = int(tech_arg)
+            if not is_id(technician_id):
+                raise ValueError(tech_arg)
+            stmt = stmt.where(Visit.technician_id == technician_id)
         except ValueError:
             raise Invalid(_("%(field)s must be a number.", field="technician_id"),
                           fields={"technician_id": _("not a number")}) from None

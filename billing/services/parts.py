@@ -42,7 +42,7 @@ class PartUse:
 
 def parse_quantity(value: Any, errors: dict[str, str]) -> Decimal | None:
     """A part quantity: more than 0, at most MAX_PART_QUANTITY, up to three decimals."""
-    return parse_decimal(value, "quantity", errors, places=QUANTITY_PLACES, maximum=MAX_PART_QUANTITY,
+    return parse_decimal(value, "quantity", errors, floats=True, places=QUANTITY_PLACES, maximum=MAX_PART_QUANTITY,
                          positive=True)
 
 

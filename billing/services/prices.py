@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import list_currencies
 from sqlalchemy import select
 
 from dispatch.core import audit
@@ -51,14 +52,15 @@ def set_prices(actor: User, *, call_out_fee: Any, labor_rate_per_hour: Any, tax_
     errors: dict[str, str] = {}
     fee = parse_decimal(call_out_fee, "call_out_fee", errors)
     rate = parse_decimal(labor_rate_per_hour, "labor_rate_per_hour", errors)
-    tax = parse_decimal(tax_rate, "tax_rate", errors, places=4, minimum=None, maximum=None)
+    tax = parse_decimal(tax_rate, "tax_rate", errors, places=4, minimum=None, maximum=None, floats=True)  # a rate, not money
     if tax is not None and not 0 <= tax <= 1:
         errors["tax_rate"] = _("must be from 0 to 1 (0.13 is 13 %)")
         tax = None
     before = current_prices()
     if currency is None or (isinstance(currency, str) and not currency.strip()):
         currency = before.currency
-    if not isinstance(currency, str) or len(currency.strip()) != 3 or not currency.strip().isalpha():
+    if not isinstance(currency, str) or currency.strip().upper() not in list_currencies():
+        # ISO 4217, as babel knows it (its list has the codes the formatters can show)
         errors["currency"] = _("a three-letter currency code like CNY")
     if errors:
         raise Invalid(invalid_message(_("The prices cannot be saved"), errors), fields=errors)

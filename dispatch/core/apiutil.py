@@ -80,18 +80,44 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """A "\\ud800" escape parses into a str no database or UTF-8 encoder takes: look through it all."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def body() -> dict[str, Any]:
     """The JSON object sent, or a 400 that says what is wrong with it."""
     if not request.data:
         raise BadRequest(_("Send a JSON object in the request body."), code="malformed_json")
     try:
-        data = json.loads(request.get_data(as_text=True), parse_constant=_no_constant)
+        # Strict UTF-8: bytes that are not UTF-8 are refused, never stored as U+FFFD.
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(_("The body is not valid UTF-8."), code="malformed_json") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(_("The body is not valid JSON: %(error)s.", error=str(exc)), code="malformed_json") from None
     except RecursionError:
         raise BadRequest(_("The body is nested too deeply."), code="malformed_json") from None
     if not isinstance(data, dict):
         raise BadRequest(_("The body must be a JSON object."), code="malformed_json")
+    if _has_lone_surrogate(data):
+        raise BadRequest(_("The body holds a lone UTF-16 surrogate (like \\ud800), which is no character."),
+                         code="malformed_json")
     return data
 
 
@@ -268,11 +294,16 @@ def register_api_errors(app: Any) -> None:
         status = exc.code or 500
         csrf_failed = isinstance(exc, CSRFError)  # its description is Flask-WTF's English
         message = _("The CSRF token is missing or stale: reload the page.") if csrf_failed else http_message(exc)
+        # What Werkzeug's exception carries for the client (405's Allow, 429's Retry-After, 401's
+        # WWW-Authenticate) stays on our own error answer.
+        kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if is_api_request():
-            return json_error(status, "csrf_failed" if csrf_failed else HTTP_CODES.get(status, "error"), message)
+            response = json_error(status, "csrf_failed" if csrf_failed else HTTP_CODES.get(status, "error"), message)
+            response.headers.extend(kept)
+            return response
         from flask import render_template
 
-        return render_template("error.html", status=status, message=message), status
+        return render_template("error.html", status=status, message=message), status, kept
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from . import audit_chain  # noqa: F401  (registers the hash chain's before_flush hook)
 from .extensions import db
 from .models import AuditEvent, User
 

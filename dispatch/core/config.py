@@ -12,7 +12,7 @@ _FLOATS = ("SERVICE_CENTER_LATITUDE", "SERVICE_CENTER_LONGITUDE", "REMOTE_RADIUS
            "AVERAGE_SPEED_KMH", "GEOCODER_MIN_DELAY_SECONDS")
 _INTS = ("REMOTE_BOOKING_HOURS", "BOOKING_HOURS", "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES",
          "LOGIN_WINDOW_MINUTES", "SUGGESTION_HORIZON_DAYS", "PAYMENT_TERMS_DAYS",
-         "LOW_RESOLUTION_WORKING_DAYS")
+         "LOW_RESOLUTION_WORKING_DAYS", "MAX_CONTENT_LENGTH")
 _STRINGS = ("DATABASE_URL", "SECRET_KEY", "TIMEZONE", "GEOCODER", "GEOCODER_USER_AGENT", "GEOCODER_DOMAIN", "GEOCODER_COUNTRY",
             "COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_PHONE", "COMPANY_LOGO", "PUBLIC_BASE_URL",
             "COMPANY_TAX_ID", "COMPANY_BANK_ACCOUNT",
@@ -47,6 +47,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "API_TOKEN_HOURS": 12,
         "LOGIN_MAX_FAILURES": 10,
         "LOGIN_WINDOW_MINUTES": 15,
+        # The largest request body (bytes); a larger one is 413 before it is read. The signature (512 KB)
+        # and photo (5 MB each) limits are checked on their own, within this.
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "COMPANY_NAME": "Huadong After-Sales Service Co.",
         "COMPANY_ADDRESS": "1 Century Avenue, Pudong, Shanghai",
         "COMPANY_PHONE": "021-5888 0000",

@@ -140,6 +140,9 @@ class AuditEvent(Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The hash chain (dispatch/core/audit_chain.py): set at flush, under the chain's lock.
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    content_sha256: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
 

@@ -13,6 +13,7 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
+from dispatch.core.headers import allow_inline_styles
 from dispatch.core.i18n import _, label
 
 from .kpis import Figures, bucket_labels
@@ -46,6 +47,7 @@ def _config(**extra: Any) -> dict[str, Any]:
 def _svg(chart: Any, description: str) -> Markup:
     """The chart's SVG, labelled for screen readers (role="img" with its title)."""
     svg: str = _SCRIPT.sub("", chart.render(is_unicode=True))  # pygal always writes its config as a script
+    allow_inline_styles()  # pygal's <style> and style="" on this page (core.headers: the one exception)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(description)}" ', 1)
     return Markup(svg)  # noqa: S704  (pygal's own markup; our strings are escaped by pygal)
 

@@ -73,8 +73,11 @@ def test_parts_catalogue_api(api, admin, finance, dispatcher, technician) -> Non
     assert api(technician).post("/api/v1/parts", json={**part, "sku": "X-1"}).status_code == 403
     r = api(finance).post("/api/v1/parts", json={"sku": "", "unit_price": "abc"})
     assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"sku", "name", "unit_price"}
+    # money is a decimal string (API.md): a JSON float is refused, a whole number is exact
+    r = api(finance).post("/api/v1/parts", json={"sku": "FLT-1620", "name": "Air filter 16x20", "unit_price": 18.5})
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"unit_price"}
     assert api(finance).post("/api/v1/parts", json={"sku": "FLT-1620", "name": "Air filter 16x20",
-                                                    "unit_price": 18.5}).status_code == 201
+                                                    "unit_price": "18.50"}).status_code == 201
     # every logged-in role searches the catalogue
     for user in (technician, dispatcher, finance):
         r = api(user).get("/api/v1/parts?q=capacitor")

@@ -14,6 +14,7 @@ from dispatch.core.apiutil import api_view, body, optional_body, paginate
 from dispatch.core.errors import Invalid
 from dispatch.core.i18n import _
 from dispatch.core.models import Role
+from dispatch.core.pdf import pdf_response
 from dispatch.core.security import FINANCE, allow
 from dispatch.core.timeutil import iso
 from dispatch.core.types import money
@@ -224,10 +225,7 @@ def void_invoice(invoice_id: int) -> Any:
 
 
 def _pdf(content: bytes, name: str) -> Response:
-    response = Response(content, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(content, f"{name}.pdf")
 
 
 @bp.get("/invoices/<int:invoice_id>.pdf")

@@ -13,6 +13,7 @@ from dispatch.core.apiutil import api_view, body, optional_body
 from dispatch.core.errors import NotFound
 from dispatch.core.i18n import _
 from dispatch.core.models import Role
+from dispatch.core.pdf import pdf_response
 from dispatch.core.security import FINANCE, allow
 from dispatch.core.timeutil import iso, local_today, parse_date
 from dispatch.core.types import money
@@ -160,9 +161,7 @@ def onsite_receipt(payment_id: int) -> Any:
     payment = get_payment_or_404(payment_id)
     if current_user.role == Role.TECHNICIAN and payment.collected_by_id != current_user.id:
         raise NotFound(_("There is no payment %(id)s.", id=payment_id))
-    response = Response(receipt_pdf(payment), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{payment.receipt_number}.pdf"'
-    return response
+    return pdf_response(receipt_pdf(payment), f"{payment.receipt_number}.pdf")
 
 
 # ----------------------------------------------------------------------------- exports

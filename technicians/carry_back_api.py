@@ -18,6 +18,7 @@ from dispatch.core.apiutil import api_view, body
 from dispatch.core.errors import Invalid
 from dispatch.core.i18n import _
 from dispatch.core.models import Role
+from dispatch.core.pdf import pdf_response
 from dispatch.core.security import DESK, MANAGERS, allow
 from dispatch.core.timeutil import iso
 from dispatch.core.validate import Fields
@@ -260,10 +261,7 @@ def photo(carry_back_id: int, photo_id: int) -> Any:
 def receipt(carry_back_id: int) -> Any:
     """The customer product receipt (客户商品领取收据) as PDF, with the QR label to stick on the item."""
     cb = carry_back_get(carry_back_id)
-    response = Response(receipt_pdf(cb), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{cb.number}.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(receipt_pdf(cb), f"{cb.number}.pdf")
 
 
 @bp.get("/carry-backs/<int:carry_back_id>/return.pdf")
@@ -272,7 +270,4 @@ def receipt(carry_back_id: int) -> Any:
 def return_voucher(carry_back_id: int) -> Any:
     """The return voucher (送还凭证) as PDF: what the customer signed for when the item came back (409 before)."""
     cb = carry_back_get(carry_back_id)
-    response = Response(return_voucher_pdf(cb), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{cb.number}-return.pdf"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(return_voucher_pdf(cb), f"{cb.number}-return.pdf")

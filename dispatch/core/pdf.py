@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_request_context, render_template, request
+from flask import Response, current_app, has_request_context, render_template, request
 
 # Relative URLs in a document ("/static/css/print.css") resolve against this origin; the fetcher
 # answers for it alone. `.invalid` is reserved (RFC 2606): it can never be a real host.
@@ -185,3 +185,12 @@ def qr_svg(url: str) -> str:
 
     svg: str = segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000")
     return svg
+
+
+def pdf_response(content: bytes, filename: str) -> Response:
+    """A PDF answered inline under its own name, never cached (a print may be counted, and documents hold
+    customers' details)."""
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -18,6 +18,7 @@ from ..core.errors import Invalid
 from ..core.extensions import csrf
 from ..core.i18n import _
 from ..core.models import Role
+from ..core.pdf import pdf_response
 from ..core.security import DESK, allow
 from ..core.timeutil import local_today, parse_date
 from ..core.validate import Fields
@@ -30,10 +31,7 @@ bp = Blueprint("slips_api", __name__, url_prefix="/api/v1")
 
 
 def _pdf(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"  # every print is counted: never serve a cached copy
-    return response
+    return pdf_response(data, filename)  # never cached: every print is counted
 
 
 @bp.get("/visits/<int:visit_id>/slip.pdf")

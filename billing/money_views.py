@@ -26,6 +26,7 @@ from .forms import ActionForm
 from .models import PAYMENT_METHODS
 from .money_api import _invoice_or_404
 from .services import cashup, contract_billing, exports, invoice_payments
+from .services.fee_lines import fee_line_text
 
 bp = Blueprint("money", __name__, url_prefix="/billing")
 
@@ -125,7 +126,7 @@ def contract_invoices() -> Any:
     return render_template("billing/contract_invoices.html", rows=rows, due_total=contract_billing.due_total(rows),
                            issued=contract_billing.contract_invoices(), today=local_today(),
                            can_change=_can_change(), action=ActionForm(),
-                           fee_line_text=contract_billing.fee_line_text)
+                           fee_line_text=fee_line_text)
 
 
 @bp.post("/contract-invoices")

@@ -13,7 +13,6 @@ contract and is charged for its share of days (half-up to cents). A period is du
 from __future__ import annotations
 
 import calendar
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatch.core import audit
 from dispatch.core.extensions import db
-from dispatch.core.i18n import _
 from dispatch.core.models import User
 from dispatch.core.numbering import next_number
 from dispatch.core.timeutil import local_date_of, local_today, utcnow
@@ -32,6 +30,9 @@ from dispatch.models import Contract, Customer
 
 from ..models import INVOICE_SERIES, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from ..parsing import ZERO
+from .fee_lines import line_description
+from .invoices import _seller, payment_terms_days
+from .pending import tax_on
 from .prices import current_prices
 
 PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
@@ -89,31 +90,8 @@ def _invoiced_starts(contract: Contract) -> set[date]:
             if d is not None}
 
 
-def line_description(contract: Contract, period: Period) -> str:
-    """The line as kept on the invoice (one record, like a charge line's "Call-out fee"); `fee_line_text`
-    says it in the reader's language."""
-    tail = " (to the contract's end)" if not period.full else ""
-    return f"Maintenance contract {contract.number}, {period.start.isoformat()} – {period.end.isoformat()}{tail}"[:300]
-
-
-_FEE_LINE = re.compile(r"Maintenance contract (.+), (\d{4}-\d{2}-\d{2}) – (\d{4}-\d{2}-\d{2})( \(to the contract's end\))?")
-
-
-def fee_line_text(description: str) -> str:
-    """A contract fee line in the reader's language; other text as it is."""
-    match = _FEE_LINE.fullmatch(description or "")
-    if match is None:
-        return description
-    text = _("Maintenance contract %(number)s, %(start)s – %(end)s", number=match.group(1), start=match.group(2),
-             end=match.group(3))
-    return _("%(text)s (to the contract's end)", text=text) if match.group(4) else text
-
-
 def _issue(actor: User | None, contract: Contract, period: Period) -> Invoice:
     # The same seller snapshot, terms and tax arithmetic as every other invoice (invoices, pending).
-    from .invoices import _seller, payment_terms_days
-    from .pending import tax_on
-
     prices = current_prices()
     now = utcnow()
     issued_on = local_date_of(now)

@@ -44,6 +44,7 @@ from ..models import (
 from ..parsing import ZERO
 from . import invoice_payments
 from .charges import cover_text, line_text
+from .fee_lines import fee_line_text
 from .pending import BILLABLE_STATUSES, billable_lines, tax_on
 from .prices import current_prices
 
@@ -300,11 +301,7 @@ def line_label(line: InvoiceLine) -> str:
     if line.charge_line is not None:
         return line_text(line.charge_line)
     if line.category == "contract_fee":
-        try:
-            from .contract_billing import fee_line_text
-        except ImportError:  # pragma: no cover - the contract helper not there
-            return line.description
-        return str(fee_line_text(line.description))
+        return fee_line_text(line.description)
     return line.description
 
 

@@ -18,7 +18,7 @@ from .auth import authenticate, issue_token
 from .errors import DomainError, Invalid, TooManyRequests
 from .i18n import _, _l
 from .pages import page_view
-from .security import ALL_ROLES, allow, allowed_roles, is_public, public
+from .security import ALL_ROLES, allow, allowed_roles, home_for, is_public, public
 from .timeutil import iso
 
 bp = Blueprint("auth", __name__)
@@ -66,17 +66,6 @@ def next_for(user: Any, target: str | None) -> str | None:
     if is_public(current_app, endpoint) or user.role in (allowed_roles(endpoint) or ()):
         return target
     return None
-
-
-def home_for(user: Any) -> str:
-    if user.role == "technician":
-        return url_for("technicians.today") if "technicians.today" in current_app.view_functions \
-            else url_for("desk.home")
-    if user.role == "finance" and "invoicing.pending" in current_app.view_functions:
-        return url_for("invoicing.pending")  # "To invoice": the first tab of the finance home
-    if user.role == "finance" and "billing.home" in current_app.view_functions:
-        return url_for("billing.home")
-    return url_for("desk.home")
 
 
 # ----------------------------------------------------------------------------- pages

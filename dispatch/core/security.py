@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from .apiutil import api_authenticate, json_error
@@ -85,12 +85,8 @@ def protect(app: Flask) -> None:
             if api:
                 return json_error(403, "forbidden", _("Your role may not use this."))
             if request.method == "GET" and request.path == "/":
-                from .login import home_for  # the site's root is everyone's way in: their own home
-
-                return redirect(home_for(current_user))
+                return redirect(home_for(current_user))  # the site's root is everyone's way in: their own home
             g.forbidden = True
-            from flask import abort
-
             abort(403)
         return None
 
@@ -108,3 +104,14 @@ def mask_phone(phone: str | None, user: Any = None) -> str:
         return "*" * len(phone)
     hide = set(digits[3:-4])
     return "".join("*" if i in hide else ch for i, ch in enumerate(phone))
+
+
+def home_for(user: Any) -> str:
+    if user.role == "technician":
+        return url_for("technicians.today") if "technicians.today" in current_app.view_functions \
+            else url_for("desk.home")
+    if user.role == "finance" and "invoicing.pending" in current_app.view_functions:
+        return url_for("invoicing.pending")  # "To invoice": the first tab of the finance home
+    if user.role == "finance" and "billing.home" in current_app.view_functions:
+        return url_for("billing.home")
+    return url_for("desk.home")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from billing.models import Invoice, InvoiceLine
-from billing.services import contract_billing
+from billing.services import contract_billing, fee_lines
 from dispatch.core.extensions import db
 from dispatch.models import Contract
 from dispatch.services.contracts import create_contract
@@ -61,7 +61,7 @@ def test_contract_invoices_issued_once_with_the_period_on_the_line(finance, disp
     line = db.session.scalar(select(InvoiceLine).join(Invoice).where(Invoice.period_start == date(2026, 4, 1)))
     assert line.description == "Maintenance contract MC-7001, 2026-04-01 – 2026-06-30"
     assert line.call_id is None and line.amount == D("3000.00")
-    assert contract_billing.fee_line_text(line.description) == line.description
+    assert fee_lines.fee_line_text(line.description) == line.description
     inv = db.session.get(Invoice, issued[0]["id"])
     assert inv.kind == "contract" and inv.contract_id == contract.id and inv.buyer_name == "上海浦东大厦物业"
     assert client.post("/api/v1/billing/contract-invoices", json={"date": "nonsense"}).status_code == 422

@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app dispatch
 SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+# What `make bench` needs besides: wrk, the load generator of bench/bench_wrk.py.
+BENCH_PACKAGES := wrk
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench system-deps venv db demo lint clean messages translations
+.PHONY: run test bench system-deps venv db demo lint clean messages translations fuzz fonts
 
 ## system packages: the browser for tests, Pango for WeasyPrint, fonts for Latin and Chinese text
 system-deps:
@@ -38,20 +40,28 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 messages: venv
 	$(BIN)/python -m dispatch.core.catalogues update translations
 
+## fonts: the CJK subset the PDFs print with (dispatch/core/pdf_fonts.py), cut from the installed Noto Sans CJK;
+## without it documents print from the full font (slower), so a failed build is reported, not fatal
+CJK_SUBSET := build/fonts/dispatch-cjk-subset.otf
+fonts: system-deps venv $(CJK_SUBSET)
+
+$(CJK_SUBSET): dispatch/core/pdf_fonts.py $(wildcard templates/pdf/*.html) $(CATALOGUES) | $(VENV)/.installed
+	$(BIN)/python -m dispatch.core.pdf_fonts --output $@ || echo "!! the CJK font subset was not built: PDFs print from the full font"
+
 db: venv translations
 	$(FLASK) db upgrade
 
 demo: db
 	$(FLASK) seed-demo
 
-run: system-deps translations demo
+run: system-deps translations fonts demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: venv
 	$(BIN)/ruff check dispatch technicians billing tests bench
 	$(BIN)/mypy dispatch/models.py dispatch/core/models.py dispatch/services technicians billing
 
-test: system-deps translations lint
+test: system-deps translations fonts lint
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \
 	  pg=1; else pg=0; fi; \
 	if [ $$pg = 0 ] && [ "$${REQUIRE_POSTGRES:-0}" = 1 ]; then \
@@ -73,7 +83,13 @@ test: system-deps translations lint
 	fi; \
 	[ $$sqlite_rc = 0 ] && [ $$pg_rc = 0 ]
 
-bench: system-deps venv translations
+## fuzz: schemathesis deeper than the suite's run (tests/dispatch/test_schemathesis.py): FUZZ_EXAMPLES (20) valid and
+## as many invalid examples per operation and role, every check, on SQLite and PostgreSQL; prints a summary
+fuzz: system-deps translations
+	$(BIN)/python -m tests.fuzzing
+
+bench: system-deps venv translations fonts
+	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(BENCH_PACKAGES)"
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	@for b in bench/bench_*.py; do echo ">> $$b"; $(BIN)/python $$b || exit $$?; done
 

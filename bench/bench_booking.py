@@ -1,37 +1,32 @@
 """Booking bench (prints, never asserts): decision latency of the suggestions, and booking quality on the
-fixed days of ../shared/bench-days against a batch solution by OR-Tools routing with time windows.
+fixed days of ../shared/bench-days and on days generated from other seeds: the replay of each day
+(bench/replay_day.py) against OR-Tools batch references that know the whole day in advance (bench/days.py).
 
-Run: .venv/bin/python bench/bench_booking.py   (or `make bench`). OR-Tools comes with the `bench` extra.
+Run: .venv/bin/python bench/bench_booking.py   (or `make bench`).
+Quicker: BENCH_SOLVER_SECONDS=5 (the references' budget, default 30), BENCH_REPLAN_SECONDS (the replay's
+re-planning budget, default the product's), BENCH_SKIP_LATENCY=1. The references are cached in
+BENCH_CACHE_DIR (default: the system's temporary directory) by day, budget and price. BENCH_ROOM_SECONDS:
+an experiment, the replay books make-room placements (optimise.insert_with_room; default 0, off, as the
+product).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
 import tempfile
 import time as clock
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-from geopy.distance import geodesic  # noqa: E402
-
-from dispatch.scheduling.ranking import Job, Stop, TechnicianPlan, TravelModel, suggest  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
 
 SKILLS = ["hvac", "electrical", "plumbing", "refrigeration"]
 CENTRE = (31.2304, 121.4737)
-HORIZON_DAYS = 8  # both ours and the solver may book this far ahead when the window is full
-
-
-def bench_days_dir() -> Path:
-    here = Path(__file__).resolve().parents[1].parent / "shared" / "bench-days"
-    return here if here.is_dir() else Path(os.environ.get("BENCH_DAYS_DIR", str(here)))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -120,7 +115,8 @@ def fill(app: Any, n_techs: int, n_visits: int, n_calls: int, seed: int) -> tupl
                 start = base_day + timedelta(days=s // 14, hours=s % 14)  # 08:00 local = 00:00 UTC
                 serial += 1
                 db.session.add(Visit(call_id=rng.choice(holders).id, technician_id=t.id, slip_number=f"B-{serial}",
-                                     start=start, end=start + timedelta(hours=1), status="scheduled"))
+                                     start=start, end=start + timedelta(hours=1), status="scheduled",
+                                     additional=True))  # a few holder calls carry many visits
         db.session.flush()
         token, _ = issue_token(desk)
         db.session.commit()
@@ -166,190 +162,104 @@ def latency() -> None:
 # ============================================================================ 2. booking quality
 
 
-def load_day(path: Path) -> dict[str, Any]:
-    day = json.loads(path.read_text())
-    tz = ZoneInfo(day["timezone"])
-    day["tz"] = tz
-    centre = tuple(day["service_centre"])
-    for c in day["calls"]:
-        c["received"] = datetime.fromisoformat(c["received_at"]).astimezone(UTC)
-        remote = geodesic(centre, c["location"]).km > day["remote_radius_km"]
-        c["deadline"] = c["received"] + timedelta(hours=day["remote_booking_hours"] if remote else day["booking_hours"])
-    return day
+def quality(seconds: float) -> None:
+    """The replay of each day (bench/replay_day.py: booked one by one, re-planned after each booking as the
+    product does) against two OR-Tools batch references that know the whole day in advance."""
+    from days import (
+        fixed_days,
+        generated_days,
+        load_day,
+        on_time_share,
+        plans_of,
+        reference,
+        scheduled_of,
+        travel_model,
+    )
+    from replay_day import ReplayStats, export_rows, replay
 
+    from dispatch.scheduling.optimise import REPLAN_SECONDS_AFTER_BOOKING, schedule_km
+    from dispatch.scheduling.rules import check_schedule
 
-def plans_of(day: dict[str, Any]) -> list[TechnicianPlan]:
-    return [TechnicianPlan(id=t["id"], name=t["id"], skills=frozenset(t["skills"]), base=tuple(t["base"]),
-                           hours=[(h["weekday"], time.fromisoformat(h["start"]), time.fromisoformat(h["end"]))
-                                  for h in t["working_hours"]]) for t in day["technicians"]]
-
-
-def route_km(plans: list[TechnicianPlan], model: TravelModel) -> float:
-    total = 0.0
-    for p in plans:
-        by_day: dict[date, list[Stop]] = {}
-        for v in p.visits:
-            by_day.setdefault(v.start.astimezone(model.tz).date(), []).append(v)
-        for stops in by_day.values():
-            here = p.base
-            for s in sorted(stops, key=lambda s: s.start):
-                total += model.km(here, s.point)
-                here = s.point
-            total += model.km(here, p.base)
-    return total
-
-
-def greedy(day: dict[str, Any], model: TravelModel) -> dict[str, Any]:
-    """Book the calls one by one in arrival order with the top suggestion, as a dispatcher would."""
-    plans = plans_of(day)
-    booked, within, infeasible = 0, 0, 0
-    for c in day["calls"]:
-        job = Job(point=tuple(c["location"]), duration=timedelta(minutes=c["duration_minutes"]),
-                  priority=c["priority"], required_skill=c["required_skill"], deadline=c["deadline"])
-        result = suggest(job, plans, model, c["received"], limit=1, horizon=c["received"] + timedelta(days=HORIZON_DAYS))
-        if not result.items:
-            infeasible += 1
-            continue
-        top = result.items[0]
-        next(p for p in plans if p.id == top.technician_id).add(Stop(top.start, top.end, job.point, c["id"]))
-        booked += 1
-        within += top.within_deadline
-    ok = booked == len(day["calls"]) and check_plans(plans, day, model)
-    last = max((v.end for p in plans for v in p.visits), default=day["calls"][0]["received"])
-    return {"km": route_km(plans, model), "within": within / len(day["calls"]), "feasible": ok,
-            "booked": booked, "last_day": last.astimezone(model.tz).date()}
-
-
-def check_plans(plans: list[TechnicianPlan], day: dict[str, Any], model: TravelModel) -> bool:
-    from dispatch.scheduling.calendars import working_spans
-
-    for p in plans:
-        visits = sorted(p.visits, key=lambda v: v.start)
-        for a, b in zip(visits, visits[1:], strict=False):
-            if b.start < a.end:
-                return False
-        for v in visits:
-            spans = working_spans(p.hours, v.start, v.end, model.tz)
-            if not any(s <= v.start and v.end <= e for _, s, e in spans):
-                return False
-    return True
-
-
-def solver(day: dict[str, Any], model: TravelModel, seconds: int, n_days: int) -> dict[str, Any]:
-    """A batch solution of the same day: OR-Tools routing, one vehicle per technician-day, visits
-    inside working hours after the call arrives, a soft upper bound at the booking deadline."""
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
-    tz = day["tz"]
-    calls = day["calls"]
-    first = min(c["received"] for c in calls).astimezone(tz).date()
-    origin = datetime.combine(first, time(0), tzinfo=tz)
-
-    def minute(t: datetime) -> int:
-        return int((t - origin).total_seconds() // 60)
-
-    vehicles = []  # (technician, start minute, end minute)
-    for t in plans_of(day):
-        for d in range(n_days):
-            d_date = first + timedelta(days=d)
-            spans = [(s, e) for w, s, e in t.hours if w == d_date.weekday()]
-            for s, e in spans:
-                s_at = datetime.combine(d_date, s, tzinfo=tz)
-                e_at = datetime.combine(d_date + timedelta(days=1) if e <= s else d_date, e, tzinfo=tz)
-                vehicles.append((t, minute(s_at), minute(e_at)))
-    n_calls = len(calls)
-    points = [tuple(c["location"]) for c in calls]
-    # nodes: 0..n_calls-1 calls, then one start and one end depot per vehicle
-    starts = [n_calls + 2 * i for i in range(len(vehicles))]
-    ends = [n_calls + 2 * i + 1 for i in range(len(vehicles))]
-    node_point = points + [v[0].base for v in vehicles for _ in (0, 1)]
-    manager = pywrapcp.RoutingIndexManager(len(node_point), len(vehicles), starts, ends)
-    routing = pywrapcp.RoutingModel(manager)
-    is_end = set(ends)
-
-    def dist(i: int, j: int) -> int:
-        a, b = manager.IndexToNode(i), manager.IndexToNode(j)
-        return int(model.km(node_point[a], node_point[b]) * 1000)
-
-    def transit(i: int, j: int) -> int:
-        a, b = manager.IndexToNode(i), manager.IndexToNode(j)
-        service = calls[a]["duration_minutes"] if a < n_calls else 0
-        if b in is_end:  # the drive home may run past the working day, as in our own model
-            return service
-        return service + int(round(model.minutes(model.km(node_point[a], node_point[b]))))
-
-    dist_cb = routing.RegisterTransitCallback(dist)
-    routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
-    time_cb = routing.RegisterTransitCallback(transit)
-    horizon = (n_days + 1) * 24 * 60
-    routing.AddDimension(time_cb, horizon, horizon, False, "time")
-    tdim = routing.GetDimensionOrDie("time")
-    for v, (_, v_start, v_end) in enumerate(vehicles):
-        tdim.CumulVar(routing.Start(v)).SetRange(v_start, v_end)
-        tdim.CumulVar(routing.End(v)).SetRange(v_start, v_end)
-    for i, c in enumerate(calls):
-        index = manager.NodeToIndex(i)
-        tdim.CumulVar(index).SetMin(minute(c["received"].astimezone(tz)))
-        tdim.SetCumulVarSoftUpperBound(index, minute(c["deadline"].astimezone(tz)), 100_000)
-        allowed = [v for v, (t, _, _) in enumerate(vehicles) if c["required_skill"] in t.skills]
-        routing.VehicleVar(index).SetValues([-1, *allowed])
-        routing.AddDisjunction([index], 10**12)  # dropping a call costs more than any lateness
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    params.time_limit.seconds = seconds
-    solution = routing.SolveWithParameters(params)
-    if solution is None:
-        return {"km": float("nan"), "within": 0.0, "feasible": False, "booked": 0}
-    km, booked, within = 0.0, 0, 0
-    for v in range(len(vehicles)):
-        index = routing.Start(v)
-        stops = 0
-        route_m = 0
-        while not routing.IsEnd(index):
-            nxt = solution.Value(routing.NextVar(index))
-            route_m += dist(index, nxt)
-            node = manager.IndexToNode(nxt)
-            if node < n_calls:
-                stops += 1
-                start_at = origin + timedelta(minutes=solution.Value(tdim.CumulVar(nxt)))
-                within += start_at <= calls[node]["deadline"]
-            index = nxt
-        if stops:
-            km += route_m / 1000
-            booked += stops
-    return {"km": km, "within": within / n_calls, "feasible": booked == n_calls, "booked": booked}
-
-
-def quality(seconds: int) -> None:
-    days_dir = bench_days_dir()
-    files = sorted(days_dir.glob("day-*.json"), key=lambda p: [int(x) for x in p.stem[4:].split("x")])
-    print(f"== Booking quality: the days in {days_dir} ==")
-    print("ours = calls booked one by one in arrival order with the top suggestion (dispatch.scheduling.ranking.suggest);")
-    print(f"solver = OR-Tools routing with time windows on the whole day ({seconds} s guided local search).")
-    head = (f"{'day':<14} {'km ours':>9} {'km solver':>10} {'ratio':>6} {'in window ours':>15} "
-            f"{'solver':>7} {'diff pts':>8} {'feasible ours':>14} {'solver':>7}")
+    replan_seconds = float(os.environ.get("BENCH_REPLAN_SECONDS", REPLAN_SECONDS_AFTER_BOOKING))
+    soft_price = float(os.environ.get("BENCH_SOFT_KM_PER_MINUTE", "0.5"))
+    room_seconds = float(os.environ.get("BENCH_ROOM_SECONDS", "0"))  # an experiment: the product has none yet
+    print("== Booking quality: replay of each day against the OR-Tools batch references ==")
+    print(f"ours = calls revealed at received_at, booked with the top suggestion and a promised window, every "
+          f"visit not yet started re-planned after each booking ({replan_seconds:g} s budget);")
+    print(f"ref  = OR-Tools on the whole day known in advance ({seconds:g} s guided local search): hard = "
+          f"deadlines kept wherever possible, soft = {soft_price:g} km per minute late. All under the same "
+          f"rules (rules.check_schedule).")
+    head = (f"{'day':<14} {'km ours':>8} {'hard':>8} {'ratio':>6} {'soft':>8} {'ratio':>6} {'on time ours':>12} "
+            f"{'hard':>6} {'soft':>6} {'diff':>6} {'viol':>4} {'ref viol':>8} {'replans':>7} {'max s':>6}")
     print(head)
-    for path in files:
-        day = load_day(path)
-        model = TravelModel(float(day["road_factor"]), float(day["average_speed_kmh"]), day["tz"])
-        t0 = clock.perf_counter()
-        ours = greedy(day, model)
-        ours_ms = (clock.perf_counter() - t0) * 1000
-        # the solver gets every day up to the last deadline + 1, and at least the days we used
-        first = min(c["received"] for c in day["calls"]).astimezone(day["tz"]).date()
-        last_deadline = max(c["deadline"] for c in day["calls"]).astimezone(day["tz"]).date()
-        n_days = max((ours["last_day"] - first).days + 1, (last_deadline - first).days + 2)
-        best = solver(day, model, seconds, n_days)
-        ratio = ours["km"] / best["km"] if best["km"] else float("nan")
-        diff = (ours["within"] - best["within"]) * 100
-        print(f"{path.stem[4:]:<14} {ours['km']:9.1f} {best['km']:10.1f} {ratio:6.2f} {ours['within']:14.1%} "
-              f"{best['within']:7.1%} {diff:+8.1f} {('100 %' if ours['feasible'] else 'NO (' + str(ours['booked']) + ')'):>14} "
-              f"{('100 %' if best['feasible'] else 'NO (' + str(best['booked']) + ')'):>7}"
-              f"   ({ours_ms:.0f} ms for all our decisions)")
-    print("targets: travel <= 1.15x the solver's, within-window share within 2 points, 100 % feasible")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = fixed_days() + generated_days(tmp)
+        ratios, diffs, problems = [], [], []
+        for path in paths:
+            day = load_day(path)
+            model = travel_model(day)
+            plans = plans_of(day)
+            stats = ReplayStats()
+            t0 = clock.perf_counter()
+            ours = export_rows(day, replay(day, replan_seconds=replan_seconds, room_seconds=room_seconds,
+                                           stats=stats))
+            took = clock.perf_counter() - t0
+            hard = reference(day, seconds)
+            soft = reference(day, seconds, late_km_per_minute=soft_price)
+            figures = {}
+            for name, rows in (("ours", ours), ("hard", hard), ("soft", soft)):
+                visits = scheduled_of(day, rows)
+                violations = check_schedule(plans, visits, model)
+                missing = len(day["calls"]) - len(rows)
+                figures[name] = (schedule_km(plans, visits, model), on_time_share(day, rows), violations, missing)
+                for v in violations:
+                    problems.append(f"{day['name']} {name}: {v.code} {v.detail}")
+                if missing:
+                    problems.append(f"{day['name']} {name}: {missing} calls not booked")
+            km, on_time, viol, _ = figures["ours"]
+            ratio, diff = km / figures["hard"][0], (on_time - figures["hard"][1]) * 100
+            ratios.append(ratio)
+            diffs.append(diff)
+            print(f"{day['name']:<14} {km:8.1f} {figures['hard'][0]:8.1f} {ratio:6.2f} {figures['soft'][0]:8.1f} "
+                  f"{km / figures['soft'][0]:6.2f} {on_time:12.1%} {figures['hard'][1]:6.1%} {figures['soft'][1]:6.1%} "
+                  f"{diff:+6.1f} {len(viol) + figures['ours'][3]:4d} "
+                  f"{sum(len(figures[r][2]) + figures[r][3] for r in ('hard', 'soft')):8d} {stats.replans:7d} "
+                  f"{stats.max_replan_seconds:6.2f}   ({took:.0f} s)")
+    print(f"median km ratio ours/hard: {percentile(ratios, 50):.2f}; on-time diff (points): "
+          f"median {percentile(diffs, 50):+.1f}, worst {min(diffs):+.1f}")
+    print("targets: zero violations; km <= 1.15x the hard reference on the median day; on time within 2 points")
+    for line in problems:
+        print("  violation:", line)
+    replan_day()
+
+
+def replan_day() -> None:
+    """One re-plan of a whole 100-call, 10-technician day, every visit movable, on the on-demand budget."""
+    from days import fixed_days, load_day, plans_of, travel_model
+    from replay_day import Booked, replay
+
+    from dispatch.scheduling.optimise import REPLAN_SECONDS_ON_DEMAND, MovableVisit, replan
+
+    path = next((p for p in fixed_days() if p.stem == "day-100x10"), None)
+    if path is None:
+        return
+    day = load_day(path)
+    model = travel_model(day)
+    booked: list[Booked] = replay(day, replan_seconds=0)  # booked one by one, never re-planned
+    first = day["calls"][0]["received"]
+    movable = [MovableVisit(id=b.call["id"], point=tuple(b.call["location"]),
+                            duration=timedelta(minutes=b.call["duration_minutes"]),
+                            required_skill=b.call["required_skill"], window_start=b.window_start,
+                            window_end=b.window_end, technician_id=b.technician_id, start=b.start,
+                            received_at=b.call["received"], deadline=b.call["deadline"]) for b in booked]
+    result = replan(plans_of(day), movable, model, time_limit_seconds=REPLAN_SECONDS_ON_DEMAND, now=first)
+    print(f"== Re-plan of the 100x10 day (booked without re-planning, then all {len(movable)} visits at once, "
+          f"{REPLAN_SECONDS_ON_DEMAND:g} s budget): {result.status} in {result.seconds:.1f} s, km "
+          f"{result.km_before:.1f} -> {result.km_after:.1f}, late {result.late_before} -> {result.late_after}, "
+          f"{len(result.moves)} moves, {len(result.violations_after)} violations (target: within 10 s)")
 
 
 if __name__ == "__main__":
-    latency()
-    quality(int(os.environ.get("BENCH_SOLVER_SECONDS", "30")))
+    if os.environ.get("BENCH_SKIP_LATENCY") != "1":
+        latency()
+    quality(float(os.environ.get("BENCH_SOLVER_SECONDS", "30")))

@@ -22,18 +22,24 @@ from .services import prices as price_list
 
 bp = Blueprint("billing_api", __name__, url_prefix="/api/v1")
 
-MONEY = {"type": ["string", "number"], "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["80.00"]}
+# A decimal string (or a whole JSON number): a float with a fraction is 422 (billing/parsing.py).
+MONEY = {"type": ["string", "integer"], "pattern": r"^\d{1,10}(\.\d{1,2})?$", "minimum": 0,
+         "maximum": 9999999999, "examples": ["80.00"]}
+# An optional cost: blank or null leaves it unknown.
+MONEY_OR_NONE = {"anyOf": [MONEY, {"type": "null"}, {"type": "string", "pattern": r"^\s*$"}]}
 OPENAPI: dict[str, Any] = {"schemas": {
     "Prices": {"type": "object", "required": ["call_out_fee", "labor_rate_per_hour", "tax_rate"], "properties": {
         "call_out_fee": MONEY, "labor_rate_per_hour": MONEY,
-        "tax_rate": {"type": ["string", "number"], "minimum": 0, "maximum": 1, "examples": ["0.13"]},
+        "tax_rate": {"type": ["string", "number"], "minimum": 0, "maximum": 1,
+                     "pattern": r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$", "examples": ["0.13"]},
         "currency": {"type": "string", "minLength": 3, "maxLength": 3, "examples": ["CNY"]}}},
     "PartIn": {"type": "object", "required": ["sku", "name", "unit_price"], "properties": {
-        "sku": {"type": "string", "maxLength": 60}, "name": {"type": "string", "maxLength": 200},
-        "unit": {"type": "string", "maxLength": 20, "default": "pcs"}, "unit_price": MONEY, "unit_cost": MONEY}},
+        "sku": {"type": "string", "maxLength": 60, "minLength": 1, "pattern": r"\S"}, "name": {"type": "string", "maxLength": 200, "minLength": 1, "pattern": r"\S"},
+        "unit": {"type": "string", "maxLength": 20, "default": "pcs", "minLength": 1, "pattern": r"\S"}, "unit_price": MONEY,
+        "unit_cost": MONEY_OR_NONE}},
     "PartChange": {"type": "object", "properties": {
-        "name": {"type": "string", "maxLength": 200}, "unit": {"type": "string", "maxLength": 20},
-        "unit_price": MONEY, "unit_cost": MONEY}},
+        "name": {"type": "string", "maxLength": 200, "minLength": 1, "pattern": r"\S"}, "unit": {"type": "string", "maxLength": 20, "minLength": 1, "pattern": r"\S"},
+        "unit_price": MONEY, "unit_cost": MONEY_OR_NONE}},
     "Part": {"type": "object", "properties": {
         "id": {"type": "integer"}, "sku": {"type": "string"}, "name": {"type": "string"}, "unit": {"type": "string"},
         "unit_price": {"type": "string"},
@@ -140,6 +146,9 @@ def archive_part(part_id: int) -> Any:
     return schemas.part_json(catalogue.archive_part(current_user, catalogue.get_part_or_404(part_id)), costs=True)
 
 
+archive_part.openapi_status = "200"  # type: ignore[attr-defined]  # changes state, creates nothing (openapi.py)
+
+
 @bp.get("/calls/<int:call_id>/charges")
 @allow(READ_CHARGES)
 @api_view
@@ -168,3 +177,6 @@ def reconcile_payment(payment_id: int) -> Any:
     """Mark an on-site payment as matched against the till or the bank."""
     payment = payments.get_payment_or_404(payment_id)
     return schemas.payment_json(payments.reconcile_payment(current_user, payment))
+
+
+reconcile_payment.openapi_status = "200"  # type: ignore[attr-defined]  # changes state, creates nothing (openapi.py)

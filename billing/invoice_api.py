@@ -56,10 +56,10 @@ OPENAPI: dict[str, Any] = {"schemas": {
         "lines": {"type": "array", "items": _LINE}, "payments": {"type": "array", "items": {"type": "object"}},
         "credit_note": {"type": ["object", "null"]}, "pdf_url": {"type": "string"}}},
     "InvoiceChange": {"type": "object", "required": ["fapiao_number", "fapiao_date"], "properties": {
-        "fapiao_number": {"type": "string", "maxLength": 40},
+        "fapiao_number": {"type": "string", "maxLength": 40, "minLength": 1, "pattern": r"\S"},
         "fapiao_date": {"type": "string", "format": "date"}}},
     "VoidIn": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string",
-                                                                                  "maxLength": 1000}}},
+                                                                                  "maxLength": 1000, "minLength": 1, "pattern": r"\S"}}},
     "CreditNote": {"type": "object", "properties": {
         "id": {"type": "integer"}, "number": {"type": "string", "examples": ["CN-2026-000001"]},
         "invoice_id": {"type": "integer"}, "invoice_number": {"type": "string"}, "reason": {"type": "string"},
@@ -104,7 +104,10 @@ def credit_note_json(note: CreditNote) -> dict[str, Any]:
             "pdf_url": url_for("invoices_api.credit_note_document", note_id=note.id)}
 
 
-def invoice_json(invoice: Invoice, *, full: bool = True) -> dict[str, Any]:
+def invoice_json(invoice: Invoice, *, full: bool = True,
+                 listed: invoice_payments.ListedMoney | None = None) -> dict[str, Any]:
+    """`listed`: the payments of a list's invoices, summed at once (invoice_payments.listed_money)."""
+    listed = listed or invoice_payments.listed_money([invoice])
     data: dict[str, Any] = {
         "id": invoice.id, "number": invoice.number, "customer_id": invoice.customer_id, "kind": invoice.kind,
         "status": invoice.status, "issued_at": iso(invoice.issued_at),
@@ -112,8 +115,8 @@ def invoice_json(invoice: Invoice, *, full: bool = True) -> dict[str, Any]:
         "due_on": invoice.due_on.isoformat(), "currency": invoice.currency,
         "tax_rate": format_rate(invoice.tax_rate), "subtotal": str(money(invoice.subtotal)),
         "tax": str(money(invoice.tax)), "total": str(money(invoice.total)),
-        "paid": str(service.paid(invoice)), "balance": str(service.balance(invoice)),
-        "payment_state": invoice_payments.payment_state(invoice),
+        "paid": str(listed.paid(invoice)), "balance": str(listed.balance(invoice)),
+        "payment_state": listed.state(invoice),
         "buyer": {"name": invoice.buyer_name, "address": invoice.buyer_address, "tax_id": invoice.buyer_tax_id},
         "seller": {"name": invoice.seller_name, "address": invoice.seller_address,
                    "tax_id": invoice.seller_tax_id, "bank": invoice.seller_bank},
@@ -187,8 +190,11 @@ def create_invoice() -> Any:
 def list_invoices() -> Any:
     """Invoices, newest first (?customer_id=&status=issued|void)."""
     customer_id, status = service.parse_filters(request.args.get("customer_id"), request.args.get("status"))
-    return paginate(service.invoices_query(customer_id=customer_id, status=status), Invoice.id,
-                    lambda inv: invoice_json(inv, full=False))
+    page = paginate(service.invoices_query(customer_id=customer_id, status=status).options(*service.INVOICE_ROW),
+                    Invoice.id, lambda inv: inv)  # the invoices themselves: their payments are summed at once below
+    listed = invoice_payments.listed_money(page["items"])
+    page["items"] = [invoice_json(inv, full=False, listed=listed) for inv in page["items"]]
+    return page
 
 
 @bp.get("/invoices/<int:invoice_id>")

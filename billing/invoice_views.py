@@ -86,9 +86,9 @@ def invoices() -> Any:
     page, more = service.invoices_page(customer_id=customer_id, status=status or None, number=number or None,
                                        before=request.args.get("before", type=int), size=PAGE)
     next_url = url_for("invoicing.invoices", status=status, q=number, before=page[-1].id) if more else None
+    listed = invoice_payments.listed_money(page)  # every row's payments summed in one statement
     return render_template("billing/invoices.html", invoices=page, status=status, q=number, next_url=next_url,
-                           paid=invoice_payments.paid, state=invoice_payments.payment_state,
-                           balance=invoice_payments.balance)
+                           paid=listed.paid, state=listed.state, balance=listed.balance)
 
 
 def _invoice_page(invoice_id: int, *, fapiao: FapiaoForm | None = None, void: VoidForm | None = None,

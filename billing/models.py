@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -126,6 +127,9 @@ class Part(Model):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+TO_INVOICE_WHERE = "invoice_id IS NULL AND voided_at IS NULL AND NOT covered AND amount > 0"
+
+
 class ChargeLine(Model):
     """One line of what a call costs: the call-out fee, labor, or a part; covered lines are not due.
 
@@ -162,7 +166,11 @@ class ChargeLine(Model):
     visit: Mapped[Visit | None] = relationship()
 
     __table_args__ = (CheckConstraint("kind in ('call_out','labor','part')", name="kind_known"),
-                      CheckConstraint("source in ('site','workshop')", name="source_known"))
+                      CheckConstraint("source in ('site','workshop')", name="source_known"),
+                      # "To invoice": the calls with money still to bill (migration 0018). Covered lines of free
+                      # and contract work are never invoiced, so without the condition they pile up for ever.
+                      Index("ix_charge_lines_to_invoice", "call_id", sqlite_where=text(TO_INVOICE_WHERE),
+                            postgresql_where=text(TO_INVOICE_WHERE)))
 
     @property
     def due(self) -> Decimal:

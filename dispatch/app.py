@@ -41,6 +41,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(from_environment(app.instance_path, config))
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", asset_dir("translations"))
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind n reverse proxies (docs/DEPLOY.md): the client's address, scheme and host are the ones the
+        # proxies pass on, so the login throttle counts per real client, not per proxy.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
@@ -119,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from .core.security import protect
     from .reports import api as reports_api
     from .reports import views as reports_views
+    from .scheduling import replan_api, replan_views
     from .slips import api as slips_api
     from .views import blueprint as desk_views
     from .views import calls as _calls  # noqa: F401
@@ -130,18 +138,18 @@ def register_blueprints(app: Flask) -> None:
     pages = [login.bp, account.bp, i18n_views.bp, desk_views.bp, admin.bp, board.bp, slips_api.bp,
              billing.views.bp, billing.invoice_views.bp, billing.money_views.bp,
              technicians.views.bp, technicians.pwa.bp, technicians.carry_back_views.bp, reports_views.bp,
-             calendar_views.bp, overruns.bp]
+             calendar_views.bp, overruns.bp, replan_views.bp]
     apis = [login.api_bp, desk_api.bp, visits_api.bp,
             billing.api.bp, billing.invoice_api.bp, billing.money_api.bp,
             technicians.api.bp, technicians.carry_back_api.bp, technicians.workshop_api.bp, reports_api.bp,
-            calendar_views.api_bp, overruns.api_bp]
+            calendar_views.api_bp, overruns.api_bp, replan_api.bp]
     for bp in pages:
         app.register_blueprint(bp)
     for bp in apis:
         app.register_blueprint(bp)
         # API writes are checked in apiutil.api_authenticate: tokens need no CSRF, cookies do.
         csrf.exempt(bp)
-    register_openapi(app, visits_api.OPENAPI, slips_api.OPENAPI, billing.api.OPENAPI, billing.invoice_api.OPENAPI, billing.money_api.OPENAPI,
+    register_openapi(app, visits_api.OPENAPI, replan_api.OPENAPI, slips_api.OPENAPI, billing.api.OPENAPI, billing.invoice_api.OPENAPI, billing.money_api.OPENAPI,
                      technicians.api.OPENAPI,
                      technicians.carry_back_api.OPENAPI, technicians.workshop_api.OPENAPI, reports_api.OPENAPI)
     protect(app)
@@ -173,6 +181,9 @@ def register_hooks(app: Flask) -> None:
     from .core.audit_chain import register_evidence_check
 
     register_evidence_check(app, check_signed_records)  # `flask audit verify` re-checks signed records
+    from .scheduling import replan_worker
+
+    replan_worker.init_app(app)  # the day re-planned in the background after each booking
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -8,7 +8,7 @@ and redirect.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -53,16 +53,25 @@ def _board_args() -> tuple[date, str, str | None]:
     return day, view, problem
 
 
+def _page_asked() -> int:
+    """The page of technicians asked for (?page= or the form's page); anything else shows the first."""
+    raw = request.values.get("page") or ""
+    return int(raw) if raw.isdigit() and len(raw) < 6 else 1
+
+
 def _live_context(day: date, view: str, message: str | None = None, error: str | None = None) -> dict[str, Any]:
-    context: dict[str, Any] = {"day": day, "view": view, "queue": plans.waiting_calls(), "message": message,
+    context: dict[str, Any] = {"day": day, "view": view, "queue": plans.waiting_calls(),
+                               "queue_count": plans.waiting_count(), "queue_cap": plans.COUNT_CAP,
+                               "message": message,
                                "error": error, "today": local_today(), "now": utcnow(),
                                "slips": "slips_api.day_slips" in current_app.view_functions,
                                "call_page": "desk.call" in current_app.view_functions,
                                "technicians": active_technicians()}
+    techs, context["lane_page"] = lanes.technician_page(_page_asked())
     if view == "week":
-        context["week_days"], context["week_rows"] = lanes.week_grid(day)
+        context["week_days"], context["week_rows"] = lanes.week_grid(day, techs)
     else:
-        context["lanes"] = lanes.day_lanes(day)
+        context["lanes"] = lanes.day_lanes(day, techs)
     return context
 
 
@@ -107,7 +116,8 @@ def _suggestions_context(call: RepairCall, origin: str, error: str | None = None
     return {"call": call, "result": result, "problem": problem, "error": error, "origin": origin,
             "technicians": plans.technicians_by_fit(call), "duration_minutes": int(duration.total_seconds() // 60),
             "is_manager": current_user.role in (Role.MANAGER, Role.ADMIN), "additional": additional,
-            "booked": booking.live_visits(call) if additional else [], "now": utcnow()}
+            "booked": booking.live_visits(call) if additional else [], "now": utcnow(),
+            "window_of": booking.promised_window}
 
 
 def _booked_context(call: RepairCall, origin: str, message: str | None = None, error: str | None = None,
@@ -152,6 +162,22 @@ def _checked(values: Any, name: str) -> bool:
     return (values.get(name) or "").lower() in ("1", "true", "on", "yes")
 
 
+def _window_fields(form: Any, start: datetime) -> tuple[datetime | None, datetime | None]:
+    """The arrival window a booking form asks for: times of day (HH:MM) on the start's local day, or full
+    date-times; both empty: the default window."""
+    values: list[datetime | None] = []
+    for name, text in (("window_start", _("Arrival window from")), ("window_end", _("Arrival window to"))):
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            values.append(None)
+        elif len(raw) <= 5 and ":" in raw:
+            day = start.astimezone(local_tz()).date().isoformat()
+            values.append(parse_datetime(f"{day}T{raw}", name, text))
+        else:
+            values.append(parse_datetime(raw, name, text))
+    return values[0], values[1]
+
+
 @bp.post("/board/calls/<int:call_id>/book")
 @allow(DESK)
 @page_view
@@ -173,10 +199,11 @@ def book(call_id: int) -> Any:
                 end = plans.visit_end(call, start, minutes=int(form.get("duration") or 0))
             except ValueError:
                 raise Invalid(problem) from None
+        window_start, window_end = _window_fields(form, start)
         visit = booking.book_visit(current_user, call, tech, start, end,
                                    override_reason=form.get("override_reason") or None,
                                    customer_requested=_checked(form, "customer_requested"), additional=additional,
-                                   check_availability=True)
+                                   check_availability=True, window_start=window_start, window_end=window_end)
     if messages:
         if not _is_htmx():
             flash(messages[0], "error")
@@ -193,9 +220,12 @@ def book(call_id: int) -> Any:
         return render_template("dispatch/_suggestions.html",
                                **_suggestions_context(call, origin, error=messages[0],
                                                       additional=additional)), messages.status
-    text = _("Booked %(slip)s: %(name)s, %(start)s–%(end)s for call %(number)s.", slip=visit.slip_number,
+    text = _("Booked %(slip)s: %(name)s, %(start)s–%(end)s for call %(number)s. Tell the customer: arrival "
+             "between %(window_start)s and %(window_end)s.", slip=visit.slip_number,
              name=visit.technician.name, start=datetime_text(visit.start, weekday=True),
-             end=localtime_text(visit.end, "%H:%M"), number=call.number)
+             end=localtime_text(visit.end, "%H:%M"), number=call.number,
+             window_start=localtime_text(visit.window_start, "%H:%M"),
+             window_end=localtime_text(visit.window_end, "%H:%M"))
     if not _is_htmx():
         flash(text, "success")
         return redirect(url_for("board.board", date=visit.start.astimezone(local_tz()).date().isoformat())
@@ -263,7 +293,7 @@ def _after_change(message: str | None, error: str | None) -> Any:
             flash(message, "success")
         if error:
             flash(error, "error")
-        return redirect(url_for("board.board", date=day.isoformat(), view=view))
+        return redirect(url_for("board.board", date=day.isoformat(), view=view, page=_page_asked()))
     return render_template("dispatch/board_live.html", **_live_context(day, view, message, error),
                            timedelta=timedelta)
 
@@ -281,13 +311,35 @@ def move(visit_id: int) -> Any:
             raise Invalid(_("Choose a technician."))
         start = parse_datetime(form.get("start"), "start", _("Start")) if form.get("start") else None
         end = parse_datetime(form.get("end"), "end", _("End")) if form.get("end") else None
+        promised = visit.window_start, visit.window_end
         booking.reschedule_visit(current_user, visit, technician=tech, start=start, end=end,
                                  override_reason=form.get("override_reason") or None,
                                  reason=form.get("reason") or None, check_availability=True)
     if messages:
         return _after_change(None, messages[0])
-    return _after_change(_("Moved %(slip)s to %(name)s, %(start)s.", slip=visit.slip_number,
-                           name=visit.technician.name, start=datetime_text(visit.start, weekday=True)), None)
+    text = _("Moved %(slip)s to %(name)s, %(start)s.", slip=visit.slip_number, name=visit.technician.name,
+             start=datetime_text(visit.start, weekday=True))
+    if (visit.window_start, visit.window_end) != promised:  # outside the old window: the customer is told again
+        text += " " + _("Tell the customer the new arrival window: %(start)s–%(end)s.",
+                        start=datetime_text(visit.window_start, weekday=True),
+                        end=localtime_text(visit.window_end, "%H:%M"))
+    return _after_change(text, None)
+
+
+@bp.post("/board/visits/<int:visit_id>/pin")
+@allow(DESK)
+@page_view
+def pin(visit_id: int) -> Any:
+    """Pin a visit (re-planning leaves it where it is) or unpin it."""
+    visit = get_visit_or_404(visit_id, current_user)
+    pinned = request.form.get("pinned") == "1"
+    with form_errors() as messages:
+        booking.set_pinned(current_user, visit, pinned)
+    if messages:
+        return _after_change(None, messages[0])
+    return _after_change(_("Pinned %(slip)s: re-planning leaves it where it is.", slip=visit.slip_number) if pinned
+                         else _("Unpinned %(slip)s: re-planning may move it within its arrival window.",
+                                slip=visit.slip_number), None)
 
 
 @bp.post("/board/visits/<int:visit_id>/cancel")

@@ -205,6 +205,9 @@ def api_load_holidays() -> Any:
     return {"year": year, "added": [calendar.day_json(d) for d in added]}, 201 if added else 200
 
 
+api_load_holidays.openapi_status = ("201", "200")  # type: ignore[attr-defined]  # 201 when days were added (openapi.py)
+
+
 @api_bp.delete("/calendar/days/<int:day_id>")
 @allow(Role.ADMIN)
 @api_view

@@ -18,7 +18,7 @@ users = AppGroup("users", help="Manage user accounts.")
 @users.command("create")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["admin", "manager", "dispatcher", "technician", "finance"]))
-@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--password", required=True, help="At least 12 characters, not a common password.")
 @click.option("--name", default=None, help="Full name shown on slips and pages.")
 @click.option("--skills", default="", help="Comma-separated skills, for technicians.")
 def create_user_command(username: str, role: str, password: str, name: str | None, skills: str) -> None:
@@ -39,9 +39,11 @@ def create_user_command(username: str, role: str, password: str, name: str | Non
 
 @users.command("set-password")
 @click.argument("username")
-@click.option("--password", required=True)
-def set_password_command(username: str, password: str) -> None:
-    """Change a user's password (their sessions and tokens end)."""
+@click.option("--password", required=True, help="At least 12 characters, not a common password.")
+@click.option("--no-change-required", is_flag=True,
+              help="Do not make the user choose their own password at the next login (your own account).")
+def set_password_command(username: str, password: str, no_change_required: bool) -> None:
+    """Reset a user's password: their sessions and tokens end, and they choose their own at the next login."""
     from .services.users import change_password, user_by_username
 
     with write_transaction():
@@ -49,7 +51,7 @@ def set_password_command(username: str, password: str) -> None:
         if user is None:
             raise click.ClickException(_("No user %(username)s.", username=username))
         try:
-            change_password(None, user, password)
+            change_password(None, user, password, must_change=not no_change_required)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -118,6 +120,30 @@ def seed_demo_command() -> None:
         created = seed_demo()
         db.session.commit()
     click.echo(_("Demo data loaded.") if created else _("Demo data already present; nothing changed."))
+
+
+@click.command("bench-data")
+@click.option("--calls", required=True, type=click.IntRange(min=1), help="How many repair calls (over three years).")
+@click.option("--seed", default=16, show_default=True, help="The same seed makes the same data.")
+@click.option("--password", default="bench-password", show_default=True,
+              help="The password of the bench.* accounts it creates.")
+def bench_data_command(calls: int, seed: int, password: str) -> None:
+    """Fill the migrated database with generated volume for the benches (bulk inserts, one transaction):
+    customers, calls in every status, visits, work, money. Logins: bench.dispatcher, bench.tech001, ..."""
+    from .benchdata import generate
+
+    with write_transaction():
+        try:
+            summary = generate(calls, seed=seed, password=password, say=click.echo)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from None
+        except ValueError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+    click.echo(_("Bench data: %(calls)s calls, %(rows)s rows in %(seconds)s s.", calls=summary.calls,
+                 rows=sum(summary.rows.values()), seconds=round(summary.seconds, 1)))
 
 
 sites = AppGroup("sites", help="Customers' sites on the map.")
@@ -209,3 +235,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(sites)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(bench_data_command)

@@ -1,6 +1,6 @@
 """The demo: a believable service company's day, built through the services (seed-demo).
 
-Logins (also in the README): admin / admin-demo, manager / manager-demo, dispatcher / dispatcher-demo,
+Logins (also in the README): admin / admin-demo-pass, manager / manager-demo, dispatcher / dispatcher-demo,
 technician / technician-demo (Li Wei; also wang.fang, zhang.min, chen.jie), finance / finance-demo.
 """
 
@@ -24,7 +24,7 @@ from .services.sites import add_site
 from .services.users import create_user
 
 DEMO_PASSWORDS = {
-    "admin": "admin-demo", "manager": "manager-demo", "dispatcher": "dispatcher-demo",
+    "admin": "admin-demo-pass", "manager": "manager-demo", "dispatcher": "dispatcher-demo",
     "technician": "technician-demo", "finance": "finance-demo",
 }
 

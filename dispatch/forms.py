@@ -260,5 +260,6 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=200)])
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8, max=200)])
+    # Length and common passwords: dispatch/core/passwords.py, the one rule for every way a password is set.
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=200)])
     active = BooleanField(_l("Active (may log in)"), default=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from .core.extensions import Model, db
 from .core.i18n import _l
 from .core.models import Role, User, utcnow  # noqa: F401  (the domain's tables refer to them)
 from .core.types import Money, UTCDateTime
+from .scheduling.windows import arrival_window
 
 
 class Channel(enum.StrEnum):
@@ -158,6 +159,14 @@ class TimeOff(Model):
 # ----------------------------------------------------------------------------- customers
 
 
+def trigram_index(name: str, column: str) -> Index:
+    """A substring search's index (migration 0018): on PostgreSQL a GIN index of the column's trigrams (pg_trgm),
+    which answers `ILIKE '%term%'`; SQLite has no such index, and keeps an always-empty one under the same name
+    (WHERE 0: nothing to write or read), so one model describes the schema of both engines."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"},
+                 sqlite_where=text("0"))
+
+
 class Customer(Model):
     __tablename__ = "customers"
 
@@ -175,6 +184,8 @@ class Customer(Model):
     sites: Mapped[list[Site]] = relationship(back_populates="customer", order_by="Site.id")
     equipment: Mapped[list[Equipment]] = relationship(back_populates="customer", order_by="Equipment.id")
     contracts: Mapped[list[Contract]] = relationship(back_populates="customer", order_by="Contract.starts_on")
+
+    __table_args__ = (trigram_index("ix_customers_name_trgm", "name"), trigram_index("ix_customers_phone_trgm", "phone"))
 
 
 class Site(Model):
@@ -214,7 +225,8 @@ class Equipment(Model):
     customer: Mapped[Customer] = relationship(back_populates="equipment")
     site: Mapped[Site] = relationship()
 
-    __table_args__ = (UniqueConstraint("model", "serial_number", name="uq_equipment_model_serial"),)
+    __table_args__ = (UniqueConstraint("model", "serial_number", name="uq_equipment_model_serial"),
+                      trigram_index("ix_equipment_serial_number_trgm", "serial_number"))
 
 
 contract_equipment = Table(
@@ -317,6 +329,25 @@ class RepairCall(Model):
         CheckConstraint("category in ('charged','contract','free')", name="category_known"),
         CheckConstraint("priority in ('urgent','high','normal','low')", name="priority_known"),
         Index("ix_repair_calls_status_booking_deadline", "status", "booking_deadline"),
+        # Every filter and sort the lists offer (migration 0018): a status, category or priority, newest first
+        # (keyset paging on id); a customer's archive by day; the clocks the desk home and "overdue" read.
+        Index("ix_repair_calls_status_id", "status", "id"),
+        Index("ix_repair_calls_category_id", "category", "id"),
+        Index("ix_repair_calls_priority_id", "priority", "id"),
+        Index("ix_repair_calls_customer_received", "customer_id", "received_at"),
+        Index("ix_repair_calls_equipment_id", "equipment_id"),  # a search by serial number reaches calls by it
+        Index("ix_repair_calls_site_id", "site_id"),  # a site's calls (earlier visits at the same place)
+        # The board's queue of site visits to book, nearest booking deadline first (plans.waiting_calls). The
+        # condition is written as SQLAlchemy writes `on_site.is_(True)` on each engine, so the planner uses it.
+        Index("ix_repair_calls_waiting", "booking_deadline", "id",
+              sqlite_where=text("status IN ('new', 'reopened') AND on_site IS 1"),
+              postgresql_where=text("status IN ('new', 'reopened') AND on_site IS true")),
+        Index("ix_repair_calls_status_response_deadline", "status", "response_deadline"),
+        Index("ix_repair_calls_status_resolution_deadline", "status", "resolution_deadline"),
+        Index("ix_repair_calls_status_completed_at", "status", "completed_at"),
+        trigram_index("ix_repair_calls_number_trgm", "number"),
+        trigram_index("ix_repair_calls_problem_type_trgm", "problem_type"),
+        trigram_index("ix_repair_calls_description_trgm", "description"),
     )
 
     @property
@@ -330,7 +361,7 @@ class CallNote(Model):
     __tablename__ = "call_notes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("repair_calls.id"), index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("repair_calls.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     channel: Mapped[str] = mapped_column(String(20))
@@ -346,6 +377,17 @@ class CallNote(Model):
 
     call: Mapped[RepairCall] = relationship(back_populates="notes")
     author: Mapped[User | None] = relationship()
+
+    # A call's log in time order, and its latest entry to the customer (followup.py), from one index; the
+    # follow-ups promised (the desk home) from another.
+    __table_args__ = (Index("ix_call_notes_call_at", "call_id", "at"),
+                      Index("ix_call_notes_next_follow_up", "next_follow_up"))
+
+
+def _default_window(context: Any) -> tuple[datetime, datetime]:
+    """The default arrival window around the start of a visit being inserted (the column default)."""
+    start = context.get_current_parameters()["start"]
+    return arrival_window(start if start.tzinfo else start.replace(tzinfo=UTC))
 
 
 class Visit(Model):
@@ -379,6 +421,17 @@ class Visit(Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The arrival window promised to the customer (API.md): window_start <= start < window_end. Booking sets
+    # it; a visit inserted without one is promised the default window around its start.
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda ctx: _default_window(ctx)[0])
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda ctx: _default_window(ctx)[1])
+    # Pinned by a dispatcher: re-planning never moves it (dispatch.scheduling.freeze).
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # When its technician or start last changed after booking (a dispatcher or a re-plan), and when it last
+    # changed technician: the technicians' "your day changed" and the board's "slip to reprint".
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reassigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slip_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the slip's last print
 
     call: Mapped[RepairCall] = relationship(back_populates="visits")
     technician: Mapped[User] = relationship(foreign_keys=[technician_id])
@@ -386,7 +439,13 @@ class Visit(Model):
 
     __table_args__ = (
         CheckConstraint('"end" > start', name="visit_order"),
+        CheckConstraint("window_start <= start AND start < window_end", name="visit_in_window"),
         Index("ix_visits_technician_start", "technician_id", "start"),
+        # A day's or a week's visits (the board, the slips): the start bounded on both sides (visits.overlapping).
+        Index("ix_visits_start_end_status", "start", "end", "status"),
+        # "Your day changed": the visits changed since the technician last said OK.
+        Index("ix_visits_changed_at", "changed_at"),
+        Index("ix_visits_call_created", "call_id", "created_at", "id"),  # a call's first booking (reports)
         # One live visit per call, unless booked as an additional technician on purpose.
         Index("uq_visits_one_live_per_call", "call_id", unique=True,
               sqlite_where=text(ONE_LIVE_VISIT_WHERE), postgresql_where=text(ONE_LIVE_VISIT_WHERE)),

@@ -14,13 +14,15 @@ from .core.errors import Invalid
 from .core.extensions import db
 from .core.i18n import _
 from .core.models import Role, User
+from .core.openapi import HH_MM
 from .core.security import DESK, MANAGERS, allow
 from .core.timeutil import iso, parse_date
 from .core.validate import Fields, is_id, parse_hours
 from .models import TimeOff, Visit
 from .scheduling import booking, calendars, plans
+from .scheduling.freeze import is_frozen
 from .scheduling.ranking import Suggestion
-from .scheduling.visits import day_window, get_visit_or_404
+from .scheduling.visits import VISIT_ROW, day_window, get_visit_or_404, overlapping
 from .schemas import user_json
 from .services.calls import get_call_or_404
 
@@ -33,10 +35,11 @@ READ_VISITS = DESK | {Role.TECHNICIAN, Role.FINANCE}
 
 
 def suggestion_json(s: Suggestion) -> dict[str, Any]:
+    window_start, window_end = booking.promised_window(s.start)  # what booking it would promise the customer
     return {"technician_id": s.technician_id, "technician_name": s.technician_name, "start": iso(s.start),
             "end": iso(s.end), "travel_km": s.travel_km, "arrival": iso(s.arrival),
             "within_deadline": s.within_deadline, "slack_minutes": s.slack_minutes, "score": s.score,
-            "explanation": s.explanation}
+            "explanation": s.explanation, "window_start": iso(window_start), "window_end": iso(window_end)}
 
 
 def visit_json(v: Visit) -> dict[str, Any]:
@@ -55,7 +58,10 @@ def visit_json(v: Visit) -> dict[str, Any]:
             "starts_after_deadline": booking.after_deadline(call, v.start),
             "override_reason": v.override_reason, "customer_requested": bool(v.customer_requested),
             "additional": bool(v.additional), "cancel_reason": v.cancel_reason,
-            "print_count": v.print_count or 0, "voucher_print_count": v.voucher_print_count or 0}
+            "print_count": v.print_count or 0, "voucher_print_count": v.voucher_print_count or 0,
+            "window_start": iso(v.window_start), "window_end": iso(v.window_end), "pinned": bool(v.pinned),
+            "frozen": is_frozen(v), "changed_at": iso(v.changed_at), "slip_printed_at": iso(v.slip_printed_at),
+            "slip_to_reprint": booking.slip_to_reprint(v)}
 
 
 def time_off_json(t: TimeOff) -> dict[str, Any]:
@@ -125,13 +131,16 @@ def book(call_id: int) -> Any:
     customer_requested = f.boolean("customer_requested")
     additional = f.boolean("additional")
     kind = f.choice("kind", ("service", "return"), required=False)  # default: return for a carried-back call
+    window_start = f.datetime("window_start", required=False)
+    window_end = f.datetime("window_end", required=False)
     f.check(_("The visit cannot be booked."))
     technician = _technician(f.data.get("technician_id"))
     assert start is not None
     end = plans.visit_end(call, start, end=end, minutes=minutes)
     visit = booking.book_visit(current_user, call, technician, start, end, override_reason=override,
                                customer_requested=customer_requested, additional=additional,
-                               check_availability=True, kind=kind)
+                               check_availability=True, kind=kind, window_start=window_start,
+                               window_end=window_end)
     return visit_json(visit), 201
 
 
@@ -140,7 +149,7 @@ def book(call_id: int) -> Any:
 @api_view
 def list_visits() -> Any:
     """Visits, by technician and local day; a technician sees only their own."""
-    stmt = select(Visit)
+    stmt = select(Visit).options(*VISIT_ROW)
     tech_arg = request.args.get("technician_id")
     if current_user.role == Role.TECHNICIAN:
         stmt = stmt.where(Visit.technician_id == current_user.id)
@@ -158,7 +167,7 @@ def list_visits() -> Any:
     day_arg = request.args.get("date")
     if day_arg:
         lo, hi = day_window(parse_date(day_arg, "date"))
-        stmt = stmt.where(Visit.start < hi, Visit.end > lo).order_by(Visit.start)
+        stmt = stmt.where(overlapping(lo, hi)).order_by(Visit.start)
         return {"items": [visit_json(v) for v in db.session.scalars(stmt.limit(500))], "next": None}
     return paginate(stmt, Visit.id, visit_json)
 
@@ -175,7 +184,8 @@ def get_visit(visit_id: int) -> Any:
 @allow(DESK)
 @api_view
 def reschedule(visit_id: int) -> Any:
-    """Reschedule or reassign a visit (same overlap, window and working-hours rules)."""
+    """Reschedule or reassign a visit (same overlap, window and working-hours rules). A new start outside the
+    promised arrival window promises a new one (the default, or window_start/window_end given)."""
     visit = get_visit_or_404(visit_id, current_user)
     f = Fields(body())
     start = f.datetime("start", required=False)
@@ -183,14 +193,33 @@ def reschedule(visit_id: int) -> Any:
     override = f.text("override_reason", required=False, max_length=1000)
     reason = f.text("reason", required=False, max_length=1000)
     customer_requested = f.boolean("customer_requested")
+    window_start = f.datetime("window_start", required=False)
+    window_end = f.datetime("window_end", required=False)
     f.check(_("The visit cannot be moved."))
     technician = _technician(f.data["technician_id"]) if f.data.get("technician_id") is not None else None
-    if technician is None and start is None and end is None:
-        raise Invalid(_("Send technician_id, start or end."), fields={"start": _("nothing to change")})
+    if technician is None and start is None and end is None and window_start is None and window_end is None:
+        raise Invalid(_("Send technician_id, start, end or the arrival window."),
+                      fields={"start": _("nothing to change")})
     booking.reschedule_visit(current_user, visit, technician=technician, start=start, end=end,
                              override_reason=override, reason=reason, customer_requested=customer_requested,
-                             check_availability=True)
+                             check_availability=True, window_start=window_start, window_end=window_end)
     return visit_json(visit)
+
+
+@bp.post("/visits/<int:visit_id>/pin")
+@allow(DESK)
+@api_view
+def pin(visit_id: int) -> Any:
+    """Pin a visit (re-planning never moves it) or unpin it: {"pinned": true|false}; audited."""
+    visit = get_visit_or_404(visit_id, current_user)
+    f = Fields(body())
+    pinned = f.boolean("pinned", required=True)
+    f.check(_("The visit cannot be pinned."))
+    booking.set_pinned(current_user, visit, pinned)
+    return visit_json(visit), 200
+
+
+pin.openapi_status = "200"  # type: ignore[attr-defined]  # changes state, creates nothing
 
 
 @bp.post("/visits/<int:visit_id>/cancel")
@@ -204,6 +233,9 @@ def cancel(visit_id: int) -> Any:
     f.check(_("The visit cannot be cancelled."))
     booking.cancel_visit(current_user, visit, reason or "")
     return visit_json(visit), 200
+
+
+cancel.openapi_status = "200"  # type: ignore[attr-defined]  # changes state, creates nothing (openapi.py)
 
 
 # ----------------------------------------------------------------------------- technicians' calendars
@@ -267,29 +299,55 @@ def cancel_time_off(time_off_id: int) -> Any:
     return time_off_json(off), 200
 
 
+cancel_time_off.openapi_status = "200"  # type: ignore[attr-defined]  # changes state, creates nothing (openapi.py)
+
+
 OPENAPI: dict[str, Any] = {"schemas": {
     "VisitIn": {"type": "object", "required": ["technician_id", "start"], "properties": {
         "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"}, "duration_minutes": {"type": "integer"},
         "override_reason": {"type": "string"}, "customer_requested": {"type": "boolean"},
-        "additional": {"type": "boolean"}}},
+        "additional": {"type": "boolean"},
+        "window_start": {"type": "string", "format": "date-time",
+                         "description": "the arrival window promised to the customer (with window_end; at most "
+                                        "8 hours, holding start); default: ARRIVAL_WINDOW_MINUTES around start"},
+        "window_end": {"type": "string", "format": "date-time"}}},
     "VisitPatch": {"type": "object", "properties": {
         "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"}, "override_reason": {"type": "string"},
-        "customer_requested": {"type": "boolean"}, "reason": {"type": "string"}}},
-    "ReasonIn": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+        "customer_requested": {"type": "boolean"}, "reason": {"type": "string"},
+        "window_start": {"type": "string", "format": "date-time"},
+        "window_end": {"type": "string", "format": "date-time"}}},
+    "PinIn": {"type": "object", "required": ["pinned"], "properties": {"pinned": {"type": "boolean"}}},
+    "Visit": {"type": "object", "required": ["id", "slip_number", "status", "start", "end", "window_start",
+                                             "window_end", "pinned"], "properties": {
+        "id": {"type": "integer"}, "slip_number": {"type": "string"}, "status": {"type": "string"},
+        "technician_id": {"type": "integer"}, "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "window_start": {"type": "string", "format": "date-time",
+                         "description": "the arrival window promised to the customer opens"},
+        "window_end": {"type": "string", "format": "date-time",
+                       "description": "and closes (exclusive); start lies in [window_start, window_end)"},
+        "pinned": {"type": "boolean", "description": "pinned by a dispatcher: re-planning never moves it"},
+        "frozen": {"type": "boolean", "description": "pinned, on the way, on site or completed"},
+        "changed_at": {"type": ["string", "null"], "format": "date-time"},
+        "slip_printed_at": {"type": ["string", "null"], "format": "date-time"},
+        "slip_to_reprint": {"type": "boolean", "description": "the slip was printed before the last change"}}},
+    "ReasonIn": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 1, "pattern": r"\S"}}},
     "TechnicianPatch": {"type": "object", "properties": {
         "skills": {"type": "array", "items": {"type": "string"}}, "base_latitude": {"type": ["number", "null"]},
         "base_longitude": {"type": ["number", "null"]},
         "working_hours": {"type": "array", "items": {"type": "object", "properties": {
-            "weekday": {"type": "integer", "minimum": 0, "maximum": 6}, "start": {"type": "string"},
-            "end": {"type": "string"}}}}}},
+            "weekday": {"type": "integer", "minimum": 0, "maximum": 6},
+            "start": {"type": "string", "pattern": HH_MM}, "end": {"type": "string", "pattern": HH_MM}}}}}},
     "TimeOffIn": {"type": "object", "required": ["starts_at", "ends_at"], "properties": {
         "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
         "reason": {"type": "string"}}},
 }, "bodies": {
-    "visits_api.book": ("VisitIn", None),
-    "visits_api.reschedule": ("VisitPatch", None),
+    "visits_api.book": ("VisitIn", "Visit"),
+    "visits_api.reschedule": ("VisitPatch", "Visit"),
+    "visits_api.pin": ("PinIn", "Visit"),
+    "visits_api.get_visit": (None, "Visit"),
     "visits_api.cancel": ("ReasonIn", None),
     "visits_api.update_technician": ("TechnicianPatch", None),
     "visits_api.add_time_off": ("TimeOffIn", None),

@@ -21,10 +21,19 @@ from dispatch.core.security import MANAGERS, allow
 from dispatch.core.timeutil import iso, local_today, utcnow
 from dispatch.core.validate import Fields
 from dispatch.models import Visit
+from dispatch.scheduling import changes as day_changes
 from dispatch.scheduling.visits import day_window
 
 from .models import AdminActivity, AdminWork, Outcome
-from .schemas import admin_work_json, signature_json, visit_brief, visit_json, work_record_json
+from .schemas import (
+    admin_work_json,
+    day_change_json,
+    signature_json,
+    visit_brief,
+    visit_json,
+    visits_json,
+    work_record_json,
+)
 from .services import admin_work, problems, progress, signoff, work
 from .services.payments import take_payment
 
@@ -47,13 +56,13 @@ WHOLE_NUMBER: dict[str, Any] = {"type": ["integer", "string"], "pattern": r"^\s*
 
 OPENAPI: dict[str, Any] = {"schemas": {
     "CompleteIn": {"type": "object", "required": ["work_summary", "labor_minutes", "outcome"], "properties": {
-        "work_summary": {"type": "string", "maxLength": 5000},
+        "work_summary": {"type": "string", "maxLength": 5000, "minLength": 1, "pattern": r"\S"},
         "labor_minutes": {**WHOLE_NUMBER, "minimum": 0, "maximum": work.MAX_LABOR_MINUTES},
         "parts": {"type": "array", "items": {"type": "object", "required": ["sku"], "properties": {
             "sku": {"type": "string", "maxLength": MAX_SKU}, "quantity": QUANTITY}}},
         "outcome": {"enum": ["fixed", "carry_back", "follow_up"]}}},
     "SignatureIn": {"type": "object", "required": ["signer_name", "image_png_base64"], "properties": {
-        "signer_name": {"type": "string", "maxLength": 200},
+        "signer_name": {"type": "string", "maxLength": 200, "minLength": 1, "pattern": r"\S"},
         "image_png_base64": {"type": "string", "description": "a PNG of at most 512 KB, base64 (a data: URL is "
                                                               "accepted)"},
         "technician_confirmed": {"type": "boolean", "description": "the technician confirms the record; "
@@ -64,6 +73,9 @@ OPENAPI: dict[str, Any] = {"schemas": {
     "OnsitePaymentIn": {"type": "object", "required": ["amount", "method"], "properties": {
         "amount": {"type": "string", "example": "180.00"},
         "method": {"enum": ["cash", "card", "transfer", "wechat", "alipay"]}}},
+    "DayChangesSeenIn": {"type": "object", "properties": {
+        "seen_until": {"type": "string", "format": "date-time",
+                       "description": "the latest change shown (GET /me/day-changes seen_until); default now"}}},
     "AdminWorkIn": {"type": "object", "required": ["activity", "minutes"], "properties": {
         "technician_id": {"type": "integer"}, "date": {"type": "string", "format": "date"},
         "activity": {"enum": ["inspection", "parts", "tools", "training", "other"]},
@@ -74,6 +86,7 @@ OPENAPI: dict[str, Any] = {"schemas": {
     "technicians_api.signature": ("SignatureIn", "Signature"),
     "technicians_api.payments": ("OnsitePaymentIn", None),
     "technicians_api.log_admin_work": ("AdminWorkIn", None),
+    "technicians_api.day_changes_seen": ("DayChangesSeenIn", None),
 }}
 
 
@@ -144,8 +157,37 @@ def my_visits() -> Any:
         raise Invalid(_("Days run from 1 to 7."), fields={"days": _("1 to 7")})
     today = local_today()
     visits = progress.technician_visits(current_user, *day_window(today, days=int(raw)))
-    return {"items": [visit_json(v) for v in visits], "next": None, "date": today.isoformat(),  # no costs
-            "generated_at": iso(utcnow())}
+    return {"items": visits_json(visits), "next": None, "date": today.isoformat(),  # no costs
+            "generated_at": iso(utcnow()),
+            "day_changes": [day_change_json(c) for c in day_changes.day_changes(current_user)]}
+
+
+def _day_changes_json() -> dict[str, Any]:
+    changes = day_changes.day_changes(current_user)
+    return {"items": [day_change_json(c) for c in changes], "next": None,
+            "day_seen_at": iso(current_user.day_seen_at),
+            "seen_until": iso(max((c.at for c in changes), default=None))}
+
+
+@bp.get("/me/day-changes")
+@allow(Role.TECHNICIAN)
+@api_view
+def my_day_changes() -> Any:
+    """Your day changed: my visits moved, given to me, taken away or cancelled since my last OK."""
+    return _day_changes_json()
+
+
+@bp.post("/me/day-changes/seen")
+@answers(200)
+@allow(Role.TECHNICIAN)
+@api_view
+def day_changes_seen() -> Any:
+    """OK to "your day changed": the changes up to seen_until (the latest shown; default now) are seen."""
+    f = Fields(optional_body())
+    seen_until = f.datetime("seen_until", required=False)
+    _check(f, _("The changes cannot be marked as seen."))
+    day_changes.acknowledge(current_user, seen_until)
+    return _day_changes_json(), 200
 
 
 @bp.get("/visits/<int:visit_id>/work")
@@ -219,6 +261,9 @@ def signature(visit_id: int) -> Any:
                           image_png_base64=data.get("image_png_base64"),
                           technician_confirmed=True if confirmed is None else confirmed)
     return signature_json(result.signature), 201 if result.created else 200
+
+
+signature.openapi_status = ("201", "200")  # type: ignore[attr-defined]  # 200: the same signature again (openapi.py)
 
 
 @bp.post("/visits/<int:visit_id>/payments")

@@ -44,7 +44,7 @@ _SIGNATURE_PROPS: dict[str, Any] = {
 
 OPENAPI: dict[str, Any] = {"schemas": {
     "CarryBackIn": {"type": "object", "required": ["item", "promised_return_on"], "properties": {
-        "item": {"type": "string", "maxLength": 200}, "model": {"type": "string", "maxLength": 200},
+        "item": {"type": "string", "maxLength": 200, "minLength": 1, "pattern": r"\S"}, "model": {"type": "string", "maxLength": 200},
         "serial_number": {"type": "string", "maxLength": 100, "description": "prefilled from the call's equipment"},
         "accessories": {"type": "string"}, "condition": {"type": "string"}, "stated_fault": {"type": "string"},
         "promised_return_on": {"type": "string", "format": "date",
@@ -73,7 +73,8 @@ OPENAPI: dict[str, Any] = {"schemas": {
         "photos": {"type": "array", "minItems": 1, "maxItems": MAX_PHOTOS, "items": _PHOTO_ITEM}},
         "description": "JSON with base64 photos, or multipart/form-data with one or more files in `photos`"},
     "ReceiptSignatureIn": {"type": "object", "required": ["signer_name", "image_png_base64"],
-                           "properties": _SIGNATURE_PROPS},
+                           "properties": {**_SIGNATURE_PROPS, "signer_name": {
+                               **_SIGNATURE_PROPS["signer_name"], "minLength": 1, "pattern": r"\S"}}},
     "ReceiptSignature": {"type": "object", "properties": {
         "id": {"type": "integer"}, "receipt_number": {"type": "string"}, "signer_name": {"type": "string"},
         "signed_at": {"type": "string", "format": "date-time"}, "receipt_sha256": {"type": "string"}}},
@@ -241,6 +242,9 @@ def receipt_signature(carry_back_id: int) -> Any:
     result = carry_backs.sign_receipt(current_user, cb, signer_name=data.get("signer_name"),
                                      image_png_base64=data.get("image_png_base64"))
     return receipt_signature_json(result.carry_back), 201 if result.created else 200
+
+
+receipt_signature.openapi_status = ("201", "200")  # type: ignore[attr-defined]  # 200: the same signature again (openapi.py)
 
 
 @bp.get("/carry-backs/<int:carry_back_id>/photos/<int:photo_id>.jpg")

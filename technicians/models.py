@@ -104,7 +104,9 @@ class VisitEvent(Model):
 
     visit: Mapped[Visit] = relationship()
 
-    __table_args__ = (CheckConstraint("kind in ('on_my_way','arrived','completed','signed')", name="kind_known"),)
+    __table_args__ = (CheckConstraint("kind in ('on_my_way','arrived','completed','signed')", name="kind_known"),
+                      # the last "arrived" before the work record (reports, migration 0018)
+                      Index("ix_visit_events_visit_kind_at", "visit_id", "kind", "at"))
 
 
 class WorkRecord(Model):
@@ -131,7 +133,16 @@ class WorkRecord(Model):
     __table_args__ = (
         CheckConstraint("outcome in ('fixed','carry_back','follow_up')", name="outcome_known"),
         CheckConstraint("labor_minutes >= 0", name="labor_not_negative"),
+        # the month's work, and a call's first recorded work (reports, migration 0018)
+        Index("ix_work_records_completed_at", "completed_at"),
+        Index("ix_work_records_call_completed", "call_id", "completed_at", "id"),
     )
+
+
+# How a signed record's hashes were made (technicians/evidence.py): keyed with the server's EVIDENCE_KEY, or
+# a plain SHA-256 for the records signed before keys (migration 0019_evidence).
+HASH_KEYED = "hmac-sha256"
+HASH_PLAIN = "sha256"
 
 
 class Signature(Model):
@@ -147,6 +158,8 @@ class Signature(Model):
     # The canonical JSON the customer signed, kept so the hash can be checked again at any time.
     signed_content: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
+    # How content_sha256 and image_sha256 were made: HASH_KEYED, or HASH_PLAIN before keys.
+    hash_scheme: Mapped[str] = mapped_column(String(16), default=HASH_KEYED, server_default=HASH_KEYED)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     technician_confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -216,6 +229,7 @@ class CarryBack(Model):
     receipt_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     receipt_signed_content: Mapped[str | None] = mapped_column(Text)
     receipt_sha256: Mapped[str | None] = mapped_column(String(64))
+    receipt_hash_scheme: Mapped[str] = mapped_column(String(16), default=HASH_KEYED, server_default=HASH_KEYED)
     new_serial_number: Mapped[str | None] = mapped_column(String(100))
     return_method: Mapped[str | None] = mapped_column(String(10))
     return_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
@@ -224,6 +238,7 @@ class CarryBack(Model):
     return_signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     return_signed_content: Mapped[str | None] = mapped_column(Text)
     return_sha256: Mapped[str | None] = mapped_column(String(64))
+    return_hash_scheme: Mapped[str] = mapped_column(String(16), default=HASH_KEYED, server_default=HASH_KEYED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -241,6 +256,9 @@ class CarryBack(Model):
     __table_args__ = (
         CheckConstraint(f"status in ({CARRY_BACK_STATUSES})", name="status_known"),
         CheckConstraint("return_method is null or return_method in ('visit','pickup')", name="return_method_known"),
+        # The workshop board: open items, and the latest returned (migration 0018).
+        Index("ix_carry_backs_status_returned_at", "status", "returned_at"),
+        Index("ix_carry_backs_created_at", "created_at"),  # the month's carry-backs (reports)
     )
 
 

@@ -3,21 +3,21 @@ the pages share with it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from flask import url_for
 
 from billing.schemas import charge_sheet_json
-from billing.services.charges import charges_for_call
 from billing.services.parts import format_quantity
 from dispatch.core.timeutil import iso
 from dispatch.models import Visit
+from dispatch.scheduling.changes import DayChange
 
 from .models import AdminWork, Signature, WorkRecord
-from .services.progress import earlier_visits, events
-from .services.signoff import signature
-from .services.work import suggested_labor_minutes, visit_parts, work_record
+from .services.snapshot import VisitsRead, read_visits
+from .services.work import minutes_since_arrival
 
 
 def map_links(latitude: float, longitude: float, address: str) -> dict[str, str]:
@@ -50,15 +50,27 @@ def signature_json(sig: Signature | None) -> dict[str, Any] | None:
 def visit_brief(visit: Visit) -> dict[str, Any]:
     call = visit.call
     return {"id": visit.id, "slip_number": visit.slip_number, "status": visit.status, "start": iso(visit.start),
-            "end": iso(visit.end), "call_number": call.number, "problem_type": call.problem_type}
+            "end": iso(visit.end), "call_number": call.number, "problem_type": call.problem_type,
+            "window_start": iso(visit.window_start), "window_end": iso(visit.window_end)}
 
 
-def visit_json(visit: Visit, *, costs: bool = False) -> dict[str, Any]:
+def day_change_json(change: DayChange) -> dict[str, Any]:
+    """One line of "your day changed": the visit as it is now (its time only while it is still theirs)."""
+    v = change.visit
+    mine = change.still_mine
+    return {"visit_id": v.id, "slip_number": v.slip_number, "change": change.change, "changed_at": iso(change.at),
+            "customer_name": v.call.customer.name, "status": v.status,
+            "start": iso(v.start) if mine else None, "end": iso(v.end) if mine else None,
+            "window_start": iso(v.window_start) if mine else None, "window_end": iso(v.window_end) if mine else None}
+
+
+def visit_json(visit: Visit, *, costs: bool = False, read: VisitsRead | None = None) -> dict[str, Any]:
     """Everything the visit page shows, for reading offline; what parts cost us only with `costs` (never
-    for a technician: billing.schemas.sees_costs)."""
+    for a technician: billing.schemas.sees_costs). A list passes what it read for all its visits at once
+    (`visits_json`)."""
+    read = read or read_visits([visit])
     call, site, customer, equipment = visit.call, visit.call.site, visit.call.customer, visit.call.equipment
-    sheet = charges_for_call(call)
-    record = work_record(visit)
+    record = read.records.get(visit.id)
     return {
         **visit_brief(visit),
         "technician_id": visit.technician_id,
@@ -74,18 +86,25 @@ def visit_json(visit: Visit, *, costs: bool = False) -> dict[str, Any]:
         "equipment": None if equipment is None else {
             "id": equipment.id, "model": equipment.model, "serial_number": equipment.serial_number,
             "warranty_until": equipment.warranty_until.isoformat() if equipment.warranty_until else None},
-        "earlier_visits": [{**visit_brief(v), "work_summary": (r.work_summary if (r := work_record(v)) else None)}
-                           for v in earlier_visits(visit)],
-        "events": [{"kind": e.kind, "at": iso(e.at)} for e in events(visit)],
-        "suggested_labor_minutes": suggested_labor_minutes(visit),
+        "earlier_visits": [{**visit_brief(v),
+                            "work_summary": (r.work_summary if (r := read.records.get(v.id)) else None)}
+                           for v in read.earlier.get(visit.id, [])],
+        "events": [{"kind": e.kind, "at": iso(e.at)} for e in read.events.get(visit.id, [])],
+        "suggested_labor_minutes": minutes_since_arrival(read.arrived_at(visit)),
         "work_record": work_record_json(record),
         "parts": [{"sku": ln.sku, "name": ln.description, "quantity": format_quantity(ln.quantity)}
-                  for ln in visit_parts(visit)],
-        "charges": charge_sheet_json(sheet, costs=costs),
-        "signature": signature_json(signature(visit)),
+                  for ln in read.parts(visit)],
+        "charges": charge_sheet_json(read.sheet(visit), costs=costs),
+        "signature": signature_json(read.signatures.get(visit.id)),
         "actions": {name: url_for(f"technicians_api.{name}", visit_id=visit.id)
                     for name in ("on_my_way", "arrive", "complete", "signature", "payments")},
     }
+
+
+def visits_json(visits: Sequence[Visit], *, costs: bool = False) -> list[dict[str, Any]]:
+    """visit_json of each visit, read in the same few statements whatever their number."""
+    read = read_visits(visits)
+    return [visit_json(v, costs=costs, read=read) for v in visits]
 
 
 def admin_work_json(entry: AdminWork) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from dispatch.core.i18n import _, format_money, html_lang, label, locale_name, s
 from dispatch.core.models import Role
 from dispatch.core.pages import FormMessages, form_errors, page_view
 from dispatch.core.security import MANAGERS, allow
-from dispatch.core.timeutil import local_today
+from dispatch.core.timeutil import local_today, parse_datetime
 from dispatch.models import Visit, VisitStatus
+from dispatch.scheduling import changes as day_changes
 from dispatch.scheduling.visits import day_window, get_visit_or_404
 
 from .forms import PAYMENT_METHOD_LABELS, ActionForm, AdminWorkForm, CompleteForm, PaymentForm, SignatureForm
@@ -60,8 +61,23 @@ def today() -> Any:
     visits = progress.technician_visits(current_user, *day_window(day))
     open_visits = [v for v in visits if v.status != VisitStatus.COMPLETED]
     done = [v for v in visits if v.status == VisitStatus.COMPLETED]
+    changes = day_changes.day_changes(current_user)
     return render_template("technicians/today.html", open_visits=open_visits, done=done, tomorrow=tomorrow,
-                           day=day, day_title=format_skeleton("MMMMEEEEd", day, locale=locale_name()), next_visit=progress.next_visit(visits), map_links=map_links, tel=tel_link)
+                           day=day, day_title=format_skeleton("MMMMEEEEd", day, locale=locale_name()), next_visit=progress.next_visit(visits), map_links=map_links, tel=tel_link,
+                           changes=changes, changes_until=max((c.at for c in changes), default=None))
+
+
+@bp.post("/day-changes/seen")
+@allow(TECH)
+@page_view
+def day_changes_seen() -> Any:
+    """The technician's OK under "Your day changed": the changes shown are seen (later ones still show)."""
+    raw = request.form.get("seen_until")
+    with form_errors() as messages:
+        day_changes.acknowledge(current_user, parse_datetime(raw, "seen_until") if raw else None)
+    _flash_errors(messages)
+    return redirect(url_for("technicians.today", day="tomorrow") if request.form.get("day") == "tomorrow"
+                    else url_for("technicians.today"))
 
 
 def _visit_page(visit: Visit, *, complete_form: CompleteForm | None = None,

@@ -231,18 +231,37 @@ def finance() -> Any:
     return make_user("finance", username="fay", name="Fay Finance")
 
 
+def session_keys(user: Any) -> dict[str, Any]:
+    """What a logged-in browser's Flask session holds: the user, and the key of a live server-side login
+    (dispatch/core/sessions.py), committed."""
+    from dispatch.core import sessions
+
+    _row, raw, _remember = sessions.create(user, remember=False)
+    db.session.commit()
+    return {"_user_id": user.get_id(), "_fresh": True, sessions.SESSION_KEY: raw}
+
+
 @pytest.fixture
 def login(client: Any) -> Any:
     """Log a user in through the session (the real form is tested once, in test_auth)."""
 
     def _login(user: Any, to: Any = None) -> Any:
         target = to or client
+        keys = session_keys(user)
         with target.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+            session.update(keys)
         return target
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle(app: Any) -> None:
+    """Each test starts with no failed logins counted (the app, and its throttle's memory, live all session)."""
+    from dispatch.core import throttle
+
+    with app.app_context():
+        throttle.reset()
 
 
 class ApiClient:

@@ -9,7 +9,7 @@ parts = quantity x unit price); tax is taken on the subtotal of what is due and 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,10 +26,10 @@ from dispatch.core.timeutil import date_text, utcnow
 from dispatch.core.types import money
 from dispatch.models import Category, RepairCall, Visit
 
-from ..models import ChargeKind, ChargeLine, Payment
+from ..models import ChargeKind, ChargeLine, Payment, Prices
 from ..parsing import ZERO
 from .parts import resolve_parts
-from .prices import current_prices, prices_at
+from .prices import current_prices, prices_in_force
 
 MAX_LABOR_MINUTES = 24 * 60
 KIND_ORDER = {ChargeKind.CALL_OUT: 0, ChargeKind.LABOR: 1, ChargeKind.PART: 2}
@@ -148,6 +148,10 @@ def lock_call(call: RepairCall) -> None:
 def _live_lines(call: RepairCall) -> list[ChargeLine]:
     lines = db.session.scalars(select(ChargeLine).where(ChargeLine.call_id == call.id,
                                                         ChargeLine.voided_at.is_(None)))
+    return _bill_order(lines)
+
+
+def _bill_order(lines: Iterable[ChargeLine]) -> list[ChargeLine]:
     return sorted(lines, key=lambda ln: (KIND_ORDER.get(ln.kind, 9), ln.visit_id or 0, ln.id))
 
 
@@ -336,12 +340,36 @@ class ChargeSheet:
 def charges_for_call(call: RepairCall) -> ChargeSheet:
     """The call's bill. Tax and currency are those of the price list in force when the work was last
     recorded, so a later price change does not alter a bill already shown (or signed)."""
-    lines = _live_lines(call)
-    prices = prices_at(max(ln.created_at for ln in lines)) if lines else current_prices()
+    return charge_sheets([call])[call.id]
+
+
+def charge_sheets(calls: Sequence[RepairCall]) -> dict[int, ChargeSheet]:
+    """charges_for_call of each call (by call id), read in the same few statements whatever their number:
+    for a list that shows each row's bill."""
+    ids = list(dict.fromkeys(call.id for call in calls))
+    lines: dict[int, list[ChargeLine]] = {call_id: [] for call_id in ids}
+    payments: dict[int, list[Payment]] = {call_id: [] for call_id in ids}
+    if ids:
+        for line in db.session.scalars(select(ChargeLine).where(ChargeLine.call_id.in_(ids),
+                                                                ChargeLine.voided_at.is_(None))):
+            lines[line.call_id].append(line)
+        for payment in db.session.scalars(select(Payment).where(Payment.call_id.in_(ids)).order_by(Payment.id)):
+            payments[payment.call_id].append(payment)
+    last_work = {call_id: max(ln.created_at for ln in found) for call_id, found in lines.items() if found}
+    in_force = prices_in_force(last_work.values())
+    current = current_prices() if len(last_work) < len(ids) else None
+    sheets: dict[int, ChargeSheet] = {}
+    for call in calls:
+        prices = in_force[last_work[call.id]] if call.id in last_work else current
+        assert prices is not None
+        sheets[call.id] = _sheet(call, _bill_order(lines[call.id]), payments[call.id], prices)
+    return sheets
+
+
+def _sheet(call: RepairCall, lines: list[ChargeLine], payments: list[Payment], prices: Prices) -> ChargeSheet:
     subtotal = money(sum((ln.due for ln in lines), ZERO))
     tax = money(subtotal * prices.tax_rate)
     total_due = subtotal + tax
-    payments = call_payments(call)
     paid = money(sum((p.amount for p in payments), ZERO))
     cover = coverage_for(call)
     explanation = cover.explanation if lines else _("no work recorded yet")
@@ -354,7 +382,6 @@ def charges_for_call(call: RepairCall) -> ChargeSheet:
         list_total=money(sum((ln.amount for ln in lines), ZERO)),
         paid=paid, balance=total_due - paid, locked=bool(lines) and all(ln.locked_at for ln in lines),
         payments=payments)
-
 
 
 def call_payments(call: RepairCall) -> list[Payment]:

@@ -2,13 +2,16 @@
 technicians took on the invoice's calls, linked when the invoice is issued.
 
 `paid(invoice)` and `balance(invoice)` are the one definition of what an invoice has received and still
-owes. An on-site payment counts exactly once: as the InvoicePayment that links it (onsite_payment_id is
-unique), never also as itself. Overpayment is refused, also when two people record at the same moment
+owes (a list sums its invoices' payments in one statement, `listed_money`, and passes the sums in). An
+on-site payment counts exactly once: as the InvoicePayment that links it (onsite_payment_id is unique),
+never also as itself. Overpayment is refused, also when two people record at the same moment
 (the invoice row is locked before its balance is read).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -40,20 +43,51 @@ def get_invoice_payment_or_404(payment_id: int) -> InvoicePayment:
 # ----------------------------------------------------------------------------- the one definition
 
 
-def paid(invoice: Invoice) -> Decimal:
-    """What the invoice has received: its payments, on-site ones linked to it included (each once)."""
+def paid(invoice: Invoice, total: Decimal | None = None) -> Decimal:
+    """What the invoice has received: its payments, on-site ones linked to it included (each once).
+    `total` is that sum when a list has read it already for all its invoices (paid_totals)."""
     if invoice.id is None:
         return ZERO
-    total = db.session.scalar(select(func.coalesce(func.sum(InvoicePayment.amount), 0))
-                              .where(InvoicePayment.invoice_id == invoice.id))
-    return money(total or 0)
+    return money(total if total is not None else paid_totals([invoice])[invoice.id])
 
 
-def balance(invoice: Invoice) -> Decimal:
+def paid_totals(invoices: Iterable[Invoice]) -> dict[int, Decimal]:
+    """The sum of each invoice's payments (by invoice id), in one statement whatever their number."""
+    ids = sorted({invoice.id for invoice in invoices if invoice.id is not None})
+    totals = {invoice_id: ZERO for invoice_id in ids}
+    if ids:
+        for invoice_id, total in db.session.execute(
+                select(InvoicePayment.invoice_id, func.coalesce(func.sum(InvoicePayment.amount), 0))
+                .where(InvoicePayment.invoice_id.in_(ids)).group_by(InvoicePayment.invoice_id)):
+            totals[invoice_id] = money(total or 0)
+    return totals
+
+
+def balance(invoice: Invoice, paid_total: Decimal | None = None) -> Decimal:
     """What the invoice still owes; a void invoice owes nothing (its credit note cancelled it)."""
     if invoice.status == InvoiceStatus.VOID:
         return ZERO
-    return money(invoice.total) - paid(invoice)
+    return money(invoice.total) - paid(invoice, paid_total)
+
+
+@dataclass(frozen=True)
+class ListedMoney:
+    """paid, balance and payment_state of the invoices a list shows, their payments summed at once."""
+
+    totals: Mapping[int, Decimal]
+
+    def paid(self, invoice: Invoice) -> Decimal:
+        return paid(invoice, self.totals.get(invoice.id))
+
+    def balance(self, invoice: Invoice) -> Decimal:
+        return balance(invoice, self.totals.get(invoice.id))
+
+    def state(self, invoice: Invoice) -> str:
+        return payment_state(invoice, self.totals.get(invoice.id))
+
+
+def listed_money(invoices: Iterable[Invoice]) -> ListedMoney:
+    return ListedMoney(paid_totals(invoices))
 
 
 def invoice_payments(invoice: Invoice) -> list[InvoicePayment]:
@@ -159,11 +193,11 @@ def record_invoice_payment(actor: User, invoice: Invoice, *, amount: Any, method
     return row
 
 
-def payment_state(invoice: Invoice) -> str:
+def payment_state(invoice: Invoice, paid_total: Decimal | None = None) -> str:
     """"void", "paid", "partly_paid" or "open": what the invoice's list and page show."""
     if invoice.status == InvoiceStatus.VOID:
         return "void"
-    got = paid(invoice)
+    got = paid(invoice, paid_total)
     if got >= money(invoice.total):
         return "paid"
     return "partly_paid" if got > 0 else "open"

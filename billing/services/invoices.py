@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Invalid, NotFound
@@ -35,6 +36,7 @@ from ..models import (
     INVOICE_SERIES,
     ChargeKind,
     ChargeLine,
+    CreditNote,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -237,6 +239,11 @@ def set_fapiao(actor: User | None, invoice: Invoice, *, number: Any, on: Any) ->
 
 
 # ----------------------------------------------------------------------------- reading
+
+
+# What the invoices API shows of each listed invoice beyond its own columns: who issued it and its credit note.
+INVOICE_ROW = (selectinload(Invoice.issued_by),
+               selectinload(Invoice.credit_note).selectinload(CreditNote.issued_by))
 
 
 def invoices_query(*, customer_id: int | None = None, status: str | None = None,

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, text
+from sqlalchemy.orm import aliased, joinedload
 
 from dispatch.core.extensions import db
 from dispatch.core.types import money
 from dispatch.models import CallStatus, Customer, RepairCall
 
-from ..models import ChargeKind, ChargeLine, Invoice, InvoicePayment, InvoiceStatus, Payment
+from ..models import TO_INVOICE_WHERE, ChargeKind, ChargeLine, Invoice, InvoicePayment, InvoiceStatus, Payment
 from ..parsing import ZERO
 from .charges import KIND_ORDER, WORKSHOP, coverage_for
 from .prices import current_prices
@@ -39,18 +41,15 @@ def billable_lines(call: RepairCall) -> list[ChargeLine]:
     return _sorted_lines(ln for ln in lines if _billable(ln, call))
 
 
-def unlinked_onsite_payments(call_ids: Sequence[int]) -> list[Payment]:
-    """On-site payments of the calls not yet counted on a live invoice (never linked, or left on a void one)."""
-    if not call_ids:
+def unlinked_onsite_payments(call_ids: Sequence[int] | Select[Any]) -> list[Payment]:
+    """On-site payments of the calls not yet counted on a live invoice (never linked, or left on a void one).
+    `call_ids`: a list, or a query of call ids (any number of calls: no parameter per call)."""
+    if isinstance(call_ids, Sequence) and not call_ids:
         return []
-    payments = list(db.session.scalars(select(Payment).where(Payment.call_id.in_(call_ids)).order_by(Payment.id)))
-    if not payments:
-        return []
-    live = set(db.session.scalars(
-        select(InvoicePayment.onsite_payment_id).join(Invoice, Invoice.id == InvoicePayment.invoice_id)
-        .where(InvoicePayment.onsite_payment_id.in_([p.id for p in payments]),
-               Invoice.status == InvoiceStatus.ISSUED)))
-    return [p for p in payments if p.id not in live]
+    counted = (select(InvoicePayment.id).join(Invoice, Invoice.id == InvoicePayment.invoice_id)
+               .where(InvoicePayment.onsite_payment_id == Payment.id, Invoice.status == InvoiceStatus.ISSUED))
+    return list(db.session.scalars(select(Payment).where(Payment.call_id.in_(call_ids), ~counted.exists())
+                                   .order_by(Payment.id)))
 
 
 def tax_on(subtotal: Decimal, rate: Decimal) -> Decimal:
@@ -105,10 +104,9 @@ class Pending:
         return money(sum((c.total for c in self.customers), ZERO))
 
 
-def _pending_call(call: RepairCall, lines: list[ChargeLine], rate: Decimal) -> PendingCall:
+def _pending_call(call: RepairCall, lines: list[ChargeLine], rate: Decimal, payments: list[Payment]) -> PendingCall:
     subtotal = money(sum((ln.due for ln in lines), ZERO))
     tax = tax_on(subtotal, rate)
-    payments = unlinked_onsite_payments([call.id])
     paid = money(sum((p.amount for p in payments), ZERO))
     cover = coverage_for(call)
     explanation = cover.explanation
@@ -122,17 +120,25 @@ def pending(customer_id: int | None = None) -> Pending:
     """Everything to invoice, by customer (name order), each customer's calls oldest first. A call whose
     lines are all covered (free, or a contract covering all) has nothing to bill and is not listed."""
     prices = current_prices()
+    # Only calls with money still to bill (the partial index ix_charge_lines_to_invoice): a call whose
+    # lines are all covered would be dropped below anyway, and such lines are never invoiced.
+    owed = aliased(ChargeLine)
+    to_bill = select(owed.call_id).where(text(TO_INVOICE_WHERE)).correlate(None)
     stmt = (select(ChargeLine, RepairCall).join(RepairCall, RepairCall.id == ChargeLine.call_id)
-            .where(ChargeLine.voided_at.is_(None), ChargeLine.invoice_id.is_(None)))
+            .where(ChargeLine.voided_at.is_(None), ChargeLine.invoice_id.is_(None), ChargeLine.call_id.in_(to_bill))
+            .options(joinedload(RepairCall.customer, innerjoin=True), joinedload(RepairCall.contract)))
     if customer_id is not None:
         stmt = stmt.where(RepairCall.customer_id == customer_id)
     by_call: dict[int, tuple[RepairCall, list[ChargeLine]]] = {}
     for line, call in db.session.execute(stmt):
         if _billable(line, call):
             by_call.setdefault(call.id, (call, []))[1].append(line)
+    payments: dict[int, list[Payment]] = {}
+    for payment in unlinked_onsite_payments(to_bill):  # every listed call's at once
+        payments.setdefault(payment.call_id, []).append(payment)
     by_customer: dict[int, list[PendingCall]] = {}
     for call, lines in by_call.values():
-        entry = _pending_call(call, _sorted_lines(lines), prices.tax_rate)
+        entry = _pending_call(call, _sorted_lines(lines), prices.tax_rate, payments.get(call.id, []))
         if entry.subtotal <= 0:
             continue
         by_customer.setdefault(call.customer_id, []).append(entry)

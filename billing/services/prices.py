@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -36,9 +36,22 @@ def current_prices() -> Prices:
 
 def prices_at(when: datetime) -> Prices:
     """The price list in force at `when` (the defaults if none was set by then)."""
-    prices = db.session.scalar(select(Prices).where(Prices.effective_from <= when)
-                               .order_by(Prices.effective_from.desc(), Prices.id.desc()).limit(1))
-    return prices if prices is not None else Prices(**DEFAULT_PRICES)
+    return prices_in_force([when])[when]
+
+
+def prices_in_force(times: Iterable[datetime]) -> dict[datetime, Prices]:
+    """prices_at of each time, in one statement whatever their number (the versions are few): the latest
+    version that took effect at or before it."""
+    wanted = sorted(set(times))
+    if not wanted:
+        return {}
+    versions = list(db.session.scalars(select(Prices).where(Prices.effective_from <= wanted[-1])
+                                       .order_by(Prices.effective_from, Prices.id)))
+    found: dict[datetime, Prices] = {}
+    for when in wanted:
+        in_force = [p for p in versions if p.effective_from <= when]
+        found[when] = in_force[-1] if in_force else Prices(**DEFAULT_PRICES)
+    return found
 
 
 def price_history(limit: int = 20) -> list[Prices]:

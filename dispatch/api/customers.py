@@ -113,6 +113,9 @@ def place_site(site_id: int) -> Any:
     return site_json(site)
 
 
+place_site.openapi_status = "200"  # type: ignore[attr-defined]  # changes state, creates nothing (openapi.py)
+
+
 @bp.post("/equipment")
 @allow(DESK)
 @api_view

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
+from flask import Response
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..core.account import change_own_password
 from ..core.apiutil import api_view, body, paginate
+from ..core.errors import Invalid
 from ..core.i18n import _
 from ..core.models import Role, User
-from ..core.security import ALL_ROLES, DESK, allow
+from ..core.security import ALL_ROLES, DESK, allow, password_change_exempt
 from ..core.validate import Fields, parse_hours
 from ..schemas import user_json
 from ..services import users
@@ -59,6 +62,27 @@ def list_technicians() -> Any:
 
 @bp.get("/me")
 @allow(ALL_ROLES)
+@password_change_exempt
 @api_view
 def me() -> Any:
     return user_json(current_user)
+
+
+@bp.post("/me/password")
+@allow(ALL_ROLES)
+@password_change_exempt
+@api_view
+def change_password() -> Any:
+    """Change the caller's own password (204): at least 12 characters, not a common one. Every token and
+    session of the caller ends, this token too: ask for a new one with the new password."""
+    data = body()
+    current, new = data.get("current_password"), data.get("new_password")  # as typed: spaces are characters
+    missing = {name: _("required") for name, value in (("current_password", current), ("new_password", new))
+               if not isinstance(value, str) or not value}
+    if missing:
+        raise Invalid(_("The password cannot be changed."), fields=missing)
+    change_own_password(current_user._get_current_object(), str(current), str(new))
+    return Response(status=204)
+
+
+change_password.openapi_status = 204  # type: ignore[attr-defined]

@@ -1,25 +1,27 @@
-"""My account: every user's own language and password. Services first, then the page that calls them."""
+"""My account: every user's own language and password, where they are logged in and their API tokens.
+Services first, then the page that calls them. After an admin's password reset this page is the only
+one open to the user until they choose their own password (dispatch/core/security.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from . import audit
-from .errors import Invalid
+from . import audit, passwords, sessions
+from .auth import open_tokens, own_token_or_404, revoke_token
+from .errors import Invalid, NotFound
+from .extensions import db
 from .i18n import LOCALES, _, _l
-from .models import User
+from .models import LoginSession, User
 from .pages import form_errors, page_view
-from .security import ALL_ROLES, allow
+from .security import ALL_ROLES, allow, password_change_exempt
 
 bp = Blueprint("account", __name__)
-
-MIN_PASSWORD_LENGTH = 8
 
 
 # ----------------------------------------------------------------------------- services
@@ -38,17 +40,25 @@ def set_locale(user: User, locale: str | None) -> None:
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
-    """A user's own new password; the sessions and tokens issued before it end (elsewhere too)."""
-    if not user.check_password(current or ""):
+    """A user's own new password; every session and token issued before it ends (this one too: the
+    request edge starts a new one for the browser that asked)."""
+    if not passwords.verify(user, current or ""):
         raise Invalid(_("The current password is not right."), fields={"current_password": _("not right")})
-    if len(new or "") < MIN_PASSWORD_LENGTH:
-        raise Invalid(_("The new password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-                      fields={"new_password": _("too short")})
+    passwords.check_new_password(new or "", field="new_password")
     if new == current:
         raise Invalid(_("The new password must differ from the current one."),
                       fields={"new_password": _("same as the current one")})
     user.set_password(new)
+    user.must_change_password = False
+    sessions.revoke_all(user)
     audit.record(user, user, "user.password_changed", after={"auth_version": user.auth_version, "by": "self"})
+
+
+def own_session_or_404(user: User, session_id: int) -> LoginSession:
+    row = db.session.get(LoginSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(_("There is no such login of yours."))
+    return row
 
 
 # ----------------------------------------------------------------------------- page
@@ -74,19 +84,24 @@ def _page(language: LanguageForm | None = None, password: PasswordForm | None = 
     if language is None:
         language = LanguageForm(prefix="lang", formdata=None, locale=current_user.locale or "")
     language.locale.choices = _language_choices()
+    here = sessions.current()
     return render_template("auth/account.html", language=language,
                            password=password or PasswordForm(prefix="pw", formdata=None),
-                           messages=messages or []), status
+                           messages=messages or [], min_length=passwords.MIN_LENGTH,
+                           logins=sessions.open_sessions(current_user), this_login=here.id if here else None,
+                           tokens=open_tokens(current_user)), status
 
 
 @bp.get("/account")
 @allow(ALL_ROLES)
+@password_change_exempt
 def account() -> Any:
     return _page()
 
 
 @bp.post("/account/language")
 @allow(ALL_ROLES)
+@password_change_exempt
 @page_view
 def language() -> Any:
     form = LanguageForm(prefix="lang")
@@ -102,15 +117,40 @@ def language() -> Any:
 
 @bp.post("/account/password")
 @allow(ALL_ROLES)
+@password_change_exempt
 @page_view
 def password() -> Any:
     form = PasswordForm(prefix="pw")
     if form.validate_on_submit():
         with form_errors(form) as messages:
-            change_own_password(current_user, form.current_password.data or "", form.new_password.data or "")
-            # This session stays logged in with the new password generation; every other one ends.
-            login_user(current_user._get_current_object(), fresh=True)
+            user = current_user._get_current_object()
+            here = sessions.current()
+            change_own_password(user, form.current_password.data or "", form.new_password.data or "")
+            # This browser goes on with a new login of the new password (kept, if it was); every other ends.
+            sessions.begin(user, remember=bool(here and here.remember_sha256), via="password_change")
             flash(_("Password changed. Other sessions and API tokens of yours have ended."), "success")
             return redirect(url_for("account.account"))
         return _page(password=form, status=422, messages=messages)
     return _page(password=form, status=422)
+
+
+@bp.post("/account/logins/<int:session_id>/end")
+@allow(ALL_ROLES)
+@password_change_exempt
+@page_view
+def end_login(session_id: int) -> Any:
+    user = current_user._get_current_object()
+    sessions.end_session(user, own_session_or_404(user, session_id))
+    flash(_("That login has ended."), "success")
+    return redirect(url_for("account.account"))
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@allow(ALL_ROLES)
+@password_change_exempt
+@page_view
+def revoke(token_id: int) -> Any:
+    user = current_user._get_current_object()
+    revoke_token(user, own_token_or_404(user, token_id))
+    flash(_("The token is revoked."), "success")
+    return redirect(url_for("account.account"))

@@ -1,28 +1,41 @@
-"""The login page, logout, and the API's token endpoint: the request edges of `auth`."""
+"""The login page, logout, and the API's token endpoints: the request edges of `auth` and `sessions`.
+
+Registering the blueprint also wires what logging in needs per app (`_init`): the login throttle's
+Flask-Limiter storage and the remember-me cookie's loader and writer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .apiutil import api_view, body, error_payload
-from .auth import authenticate, issue_token
-from .errors import DomainError, Invalid, TooManyRequests
+from . import audit, sessions, throttle
+from .apiutil import api_view, body, error_payload, json_error
+from .auth import authenticate, issue_token, revoke_raw_token
+from .errors import BadRequest, DomainError, Invalid
 from .i18n import _, _l
 from .pages import page_view
-from .security import ALL_ROLES, allow, allowed_roles, home_for, is_public, public
+from .security import ALL_ROLES, allow, allowed_roles, home_for, is_public, password_change_exempt, public
+from .throttle import LoginThrottled
 from .timeutil import iso
 
 bp = Blueprint("auth", __name__)
 api_bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
+
+
+@bp.record_once
+def _init(state: BlueprintSetupState) -> None:
+    app = cast(Flask, state.app)
+    throttle.init_app(app)
+    sessions.init_app(app)
 
 
 class LoginForm(FlaskForm):
@@ -80,14 +93,19 @@ def login() -> Any:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        # A refused login is answered, not raised: the failure it counts must be committed by the edge.
+        # A refused login is answered, not raised: the failure it records must be committed by the edge.
         try:
             user = authenticate(form.username.data or "", form.password.data or "", request.remote_addr)
-        except TooManyRequests as exc:
+        except LoginThrottled as exc:
             form.password.errors.append(exc.message)
-            return render_template("auth/login.html", form=form), 429
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.retry_after)}
+        except DomainError as exc:
+            form.password.errors.append(exc.message)
+            return render_template("auth/login.html", form=form), exc.status
         if user is not None:
-            login_user(user, remember=bool(form.remember.data))
+            sessions.begin(user, remember=bool(form.remember.data))
+            if user.must_change_password:
+                return redirect(url_for("account.account"))
             return redirect(next_for(user, request.args.get("next")) or home_for(user))
         form.password.errors.append(_("Wrong username or password, or the account is disabled."))
         status = 401
@@ -98,8 +116,10 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 @allow(ALL_ROLES)
+@password_change_exempt
+@page_view
 def logout() -> Any:
-    logout_user()
+    sessions.end(current_user._get_current_object())
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -117,15 +137,35 @@ def token() -> Any:
                if not isinstance(v, str) or not v}
     if missing:
         raise Invalid(_("Send username and password."), fields=missing)
-    # A refused login is answered, not raised, so that api_view commits the failure it counts.
+    # A refused login is answered, not raised, so that api_view commits the failure it records.
     try:
         user = authenticate(str(username), str(password), request.remote_addr)
-    except TooManyRequests as exc:
-        return error_payload(exc), exc.status
+    except LoginThrottled as exc:
+        refusal = json_error(exc.status, exc.code, exc.message)
+        refusal.headers["Retry-After"] = str(exc.retry_after)
+        return refusal
     if user is None:
         refused = DomainError(_("Wrong username or password, or the account is disabled."),
                               code="invalid_credentials", status=401)
         return error_payload(refused), refused.status
-    raw, tok = issue_token(user)
+    raw, tok = issue_token(user, user_agent=request.user_agent.string, remote_addr=request.remote_addr)
+    audit.record(user, user, "user.logged_in", after={"token_id": tok.id, "via": "api",
+                                                      "user_agent": tok.user_agent, "remote_addr": tok.remote_addr})
     return {"token": raw, "role": user.role, "expires_at": iso(tok.expires_at), "user_id": user.id,
-            "name": user.name}, 200
+            "name": user.name, "must_change_password": user.must_change_password}, 200
+
+
+@api_bp.route("/auth/token", methods=["DELETE"])
+@allow(ALL_ROLES)
+@password_change_exempt
+@api_view
+def revoke_token() -> Any:
+    """Revoke the token this request is sent with (204); the others of the user keep working."""
+    scheme, _space, raw = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise BadRequest(_("Send the token to revoke as Authorization: Bearer <token>."), code="no_token")
+    revoke_raw_token(current_user._get_current_object(), raw.strip())
+    return Response(status=204)
+
+
+revoke_token.openapi_status = 204  # type: ignore[attr-defined]

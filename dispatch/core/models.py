@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -60,6 +61,9 @@ class User(UserMixin, Model):
     # Bumped on every password change: sessions and tokens issued before it die.
     auth_version: Mapped[int] = mapped_column(Integer, default=1)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set by an admin's password reset: until the user picks their own, pages lead to the account page
+    # and the API answers 403 password_change_required (dispatch/core/security.py).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -68,6 +72,8 @@ class User(UserMixin, Model):
     # The user's own language (zh_CN, en); None: the browser's, else DEFAULT_LOCALE.
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A technician: when they last acknowledged the changes to their day ("your day changed", OK).
+    day_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     working_hours: Mapped[list[WorkingHours]] = relationship(
         back_populates="user", order_by="(WorkingHours.weekday, WorkingHours.start)", cascade="all, delete-orphan"
@@ -109,12 +115,43 @@ class ApiToken(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written at most once a minute per token (dispatch/core/sessions.py `touch`), shown on the account page.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(Model):
+    """One login from a browser, ended server-side (dispatch/core/sessions.py). The Flask session holds a
+    random key whose SHA-256 is `session_sha256`; "keep me logged in" adds a random remember token in its
+    own cookie (SHA-256 in `remember_sha256`) that opens a new session until `expires_at`. Logout, a
+    password change and a disabled account set `revoked_at`: a saved copy of either cookie is then worth
+    nothing."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    auth_version: Mapped[int] = mapped_column(Integer)
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The logins a remember-me token resumed share its hash (and its end): one "keep me logged in".
+    remember_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A remembered login's end (REMEMBER_COOKIE_DAYS); None: it ends with the browser's session.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
 
 
 class LoginFailure(Model):
-    """Failed logins, shared by every app process: the throttle counts these rows."""
+    """A refused login (wrong password, unknown or disabled account), kept: its audit event points here.
+    The throttle itself counts in Flask-Limiter's storage (dispatch/core/throttle.py)."""
 
     __tablename__ = "login_failures"
 

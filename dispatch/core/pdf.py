@@ -10,6 +10,7 @@ outside static/, whatever ends up in its HTML.
 
 from __future__ import annotations
 
+import functools
 import gc
 import mimetypes
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import Response, current_app, has_request_context, render_template, request
+from flask import Response, current_app, has_app_context, has_request_context, render_template, request
 
 # Relative URLs in a document ("/static/css/print.css") resolve against this origin; the fetcher
 # answers for it alone. `.invalid` is reserved (RFC 2606): it can never be a real host.
@@ -79,13 +80,20 @@ _per_thread = threading.local()
 
 def font_config() -> Any:
     """One font configuration per thread, kept: it holds Pango's font map, which is not shared
-    between threads, and building it costs more than a slip."""
+    between threads, and building it costs more than a slip. It knows the CJK subset built at install
+    time when there is one (dispatch/core/pdf_fonts.py); the full font stays the fallback."""
     config = getattr(_per_thread, "font_config", None)
     if config is None:
         _weasyprint()
         from weasyprint.text.fonts import FontConfiguration
 
-        config = _per_thread.font_config = FontConfiguration()
+        from .pdf_fonts import register, subset_path
+
+        config = FontConfiguration()
+        subset = subset_path(current_app.config if has_app_context() else None)
+        if subset is not None and not register(config, subset) and has_app_context():
+            current_app.logger.warning("the CJK font subset %s could not be loaded: the full font prints", subset)
+        _per_thread.font_config = config
     return config
 
 
@@ -151,10 +159,12 @@ def _gc_paused() -> Iterator[None]:
                     gc.enable()
 
 
-def html_to_pdf(html: str, stylesheets: Sequence[str] = ("css/print.css",)) -> bytes:
-    """Render HTML (already built from trusted templates) to PDF bytes, in this process."""
+def html_to_pdf(html: str, stylesheets: Sequence[str] = ("css/print.css",),
+                static_folder: str | None = None) -> bytes:
+    """Render HTML (already built from trusted templates) to PDF bytes, in this process. `static_folder`
+    defaults to the app's; a render process without an app (dispatch/slips/pool.py) names it."""
     weasyprint = _weasyprint()
-    static_folder = current_app.static_folder or ""
+    static_folder = static_folder or current_app.static_folder or ""
     fetcher = static_fetcher(static_folder)
     sheets = [_stylesheet(static_folder, name, fetcher) for name in stylesheets]
     with _gc_paused():
@@ -164,10 +174,14 @@ def html_to_pdf(html: str, stylesheets: Sequence[str] = ("css/print.css",)) -> b
 
 
 
+def document_html(doc: DocumentType, items: Sequence[Any], **context: Any) -> str:
+    """A document's HTML, ready for `html_to_pdf` here or in a render process."""
+    return render_template(doc.template, items=list(items), title=doc.title, **context)
+
+
 def render_document(doc: DocumentType, items: Sequence[Any], **context: Any) -> bytes:
     """One PDF of a document: each item of `items` is one copy (one page when it fits)."""
-    html = render_template(doc.template, items=list(items), title=doc.title, **context)
-    return html_to_pdf(html, doc.stylesheets)
+    return html_to_pdf(document_html(doc, items, **context), doc.stylesheets)
 
 
 def public_url(path: str) -> str:
@@ -179,8 +193,9 @@ def public_url(path: str) -> str:
     return base.rstrip("/") + path
 
 
+@functools.lru_cache(maxsize=2048)
 def qr_svg(url: str) -> str:
-    """A QR code as inline SVG markup (no image file, no fetch)."""
+    """A QR code as inline SVG markup (no image file, no fetch); the same URL's is made once."""
     import segno
 
     svg: str = segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True, dark="#000")

@@ -45,6 +45,14 @@ def public(view: F) -> F:
     return view
 
 
+def password_change_exempt(view: F) -> F:
+    """A view a user whose password an admin reset may still use: the ones that lead to a new password
+    (the account page, `POST /api/v1/me/password`, `GET /api/v1/me`) and the ways out (logout, revoking the
+    token). Every other one sends them to the account page (403 password_change_required in the API)."""
+    view.password_change_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
 def allowed_roles(endpoint: str) -> frozenset[str] | None:
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "allowed_roles", None)
@@ -80,7 +88,15 @@ def protect(app: Flask) -> None:
             if api:
                 return json_error(401, "unauthorized", _("Log in first: send Authorization: Bearer <token>."))
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        roles = getattr(app.view_functions.get(endpoint or ""), "allowed_roles", frozenset())
+        view = app.view_functions.get(endpoint or "")
+        # The translated strings of the scripts (/i18n.js) load with the account page itself.
+        exempt = getattr(view, "password_change_exempt", False) or endpoint == "i18n.script"
+        if current_user.must_change_password and not exempt:
+            if api:
+                return json_error(403, "password_change_required",
+                                  _("Choose a new password first: POST /api/v1/me/password."))
+            return redirect(url_for("account.account"))
+        roles: frozenset[str] = getattr(view, "allowed_roles", frozenset())
         if current_user.role not in roles:
             if api:
                 return json_error(403, "forbidden", _("Your role may not use this."))

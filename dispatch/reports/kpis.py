@@ -24,21 +24,24 @@ carry-backs they took. Internal admin work: the minutes logged for days in the p
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Numeric, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from dispatch.core.extensions import db
 from dispatch.core.i18n import _, format_number
 from dispatch.core.models import AuditEvent, User
-from dispatch.core.timeutil import local_date_of, utcnow
+from dispatch.core.timeutil import utcnow
+from dispatch.core.types import UTCDateTime
 from dispatch.models import CallStatus, Category, Channel, RepairCall, Visit
 from dispatch.reports.periods import Period
+from dispatch.scheduling.visits import day_window
+from dispatch.services.escalation import _seconds
 from technicians.models import AdminWork, CarryBack, Outcome, VisitEvent, VisitEventKind, WorkRecord
 
 # The targets below which the manager is alerted (DOMAIN.md "Targets").
@@ -67,7 +70,8 @@ class TechnicianFigures:
     first_visits: int = 0
     first_time_fixes: int = 0
     minutes_on_site: int = 0
-    ratings: list[int] = field(default_factory=list)
+    rating_count: int = 0
+    rating_sum: int = 0
     carry_backs: int = 0
 
     @property
@@ -80,13 +84,13 @@ class TechnicianFigures:
 
     @property
     def average_rating(self) -> float | None:
-        return round(sum(self.ratings) / len(self.ratings), 2) if self.ratings else None
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
 
     def as_json(self) -> dict[str, Any]:
         return {"technician_id": self.technician_id, "name": self.name, "visits": self.visits,
                 "first_visits": self.first_visits, "first_time_fixes": self.first_time_fixes,
                 "first_time_fix_rate": self.first_time_fix_rate, "minutes_on_site": self.minutes_on_site,
-                "average_minutes_on_site": self.average_minutes_on_site, "ratings": len(self.ratings),
+                "average_minutes_on_site": self.average_minutes_on_site, "ratings": self.rating_count,
                 "average_rating": self.average_rating, "carry_backs": self.carry_backs}
 
 
@@ -105,8 +109,8 @@ class Figures:
     by_channel: Counter[str] = field(default_factory=Counter)
     needing_visit: int = 0
     booked_within_deadline: int = 0
-    minutes_to_booking: list[float] = field(default_factory=list)
-    booking_minutes_by_day: dict[date, list[float]] = field(default_factory=lambda: defaultdict(list))
+    median_minutes_to_booking: float | None = None
+    booking_minutes_by_day: dict[date, float] = field(default_factory=dict)  # the median of each day
     response_judged: int = 0
     responded_within_target: int = 0
     completed: int = 0
@@ -116,17 +120,14 @@ class Figures:
     labor_minutes_by_category: dict[str, int] = field(default_factory=dict)
     by_problem_type: Counter[str] = field(default_factory=Counter)
     admin_minutes: int = 0
-    resolution_hours: list[float] = field(default_factory=list)
+    median_resolution_hours: float | None = None
+    resolution_distribution: dict[str, int] = field(default_factory=dict)  # calls per RESOLUTION_BUCKETS key
     technicians: list[TechnicianFigures] = field(default_factory=list)
 
     # the rates (0..1, None when there is nothing to judge)
     @property
     def booked_within_deadline_rate(self) -> float | None:
         return _rate(self.booked_within_deadline, self.needing_visit)
-
-    @property
-    def median_minutes_to_booking(self) -> float | None:
-        return round(statistics.median(self.minutes_to_booking), 1) if self.minutes_to_booking else None
 
     @property
     def first_response_within_target_rate(self) -> float | None:
@@ -148,23 +149,8 @@ class Figures:
     def unsatisfied_rate(self) -> float | None:
         return _rate(self.ratings[1] + self.ratings[2], self.rated)
 
-    @property
-    def median_resolution_hours(self) -> float | None:
-        return round(statistics.median(self.resolution_hours), 1) if self.resolution_hours else None
-
-    @property
-    def resolution_distribution(self) -> dict[str, int]:
-        counts = dict.fromkeys((key for key, _bound in RESOLUTION_BUCKETS), 0)
-        for hours in self.resolution_hours:
-            for key, bound in RESOLUTION_BUCKETS:
-                if bound is None or hours < bound:
-                    counts[key] += 1
-                    break
-        return counts
-
     def median_booking_minutes_per_day(self) -> list[tuple[date, float | None]]:
-        return [(day, round(statistics.median(self.booking_minutes_by_day[day]), 1)
-                 if self.booking_minutes_by_day.get(day) else None) for day in self.period.each_day()]
+        return [(day, self.booking_minutes_by_day.get(day)) for day in self.period.each_day()]
 
     def top_problem_types(self, n: int = 10) -> list[tuple[str, int]]:
         return sorted(self.by_problem_type.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
@@ -227,84 +213,131 @@ def percent(value: float | None) -> str:
     return format_number(value * 100, 1) + "%"
 
 
-def _minutes(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds() / 60
+# ----------------------------------------------------------------------------- in SQL, bounded by the period
+# Every figure is an aggregate the database computes over the period's rows (received_at or completed_at
+# inside the window, both indexed): nothing grows with the calls in the database, and the report issues the
+# same dozen statements for a week or a year.
 
 
-def first_visit(call: RepairCall) -> Visit | None:
-    """The call's first booking (its earliest visit made, kept even if later cancelled or moved)."""
-    visits = [v for v in call.visits if not v.additional and v.kind == "service"]
-    return min(visits, key=lambda v: (v.created_at, v.id)) if visits else None
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _calls_completed_once(call_ids: list[int]) -> set[int]:
-    """Calls whose work was completed at least once (from their status history: a reopen clears the date)."""
-    found: set[int] = set()
-    for chunk in range(0, len(call_ids), 500):
-        ids = call_ids[chunk:chunk + 500]
-        for entity_id, after in db.session.execute(
-                select(AuditEvent.entity_id, AuditEvent.after).where(
-                    AuditEvent.entity_type == RepairCall.__tablename__, AuditEvent.action == "call.status",
-                    AuditEvent.entity_id.in_(ids))):
-            if (after or {}).get("status") == CallStatus.COMPLETED:
-                found.add(entity_id)
-    return found
+def _seconds_between(later: Any, earlier: Any) -> ColumnElement[Any]:
+    """later - earlier in seconds, rounded to the millisecond (SQLite's julianday is a float)."""
+    return func.round(cast(_seconds(later) - _seconds(earlier), Numeric(20, 6)), 3)
+
+
+def _day_of(column: Any, period: Period) -> ColumnElement[int]:
+    """The local day (0 = the period's first) a time in the period falls on, as the day windows cut it."""
+    starts = [day_window(day)[0] for day in period.each_day()[1:]]
+    if not starts:
+        return literal(0)
+    return case(*((column < literal(at, UTCDateTime), n) for n, at in enumerate(starts)), else_=len(starts))
+
+
+def _medians(value: ColumnElement[Any], where: Any, froms: Any, by: ColumnElement[Any] | None = None
+             ) -> dict[Any, float]:
+    """The median of `value` (per `by`, or over all as key None), in SQL: the middle row or the mean of the two
+    middle ones, as statistics.median."""
+    rank = func.row_number().over(partition_by=by, order_by=value)
+    size = func.count().over(partition_by=by)
+    inner = select((by if by is not None else literal(None)).label("k"), value.label("v"), rank.label("rn"),
+                   size.label("n")).select_from(froms).where(where).subquery()
+    rows = db.session.execute(select(inner.c.k, func.avg(inner.c.v)).where(
+        inner.c.rn * 2 >= inner.c.n, inner.c.rn * 2 <= inner.c.n + 2).group_by(inner.c.k))
+    return {key: float(median) for key, median in rows}
+
+
+def _first_visit(column: str) -> Any:
+    """A column of the call's first booking (its earliest visit made, kept even if later cancelled or moved): a
+    lookup by call on the visits' index for each call of the period, never a join with every visit."""
+    earlier = aliased(Visit)
+    return (select(getattr(earlier, column)).where(earlier.call_id == RepairCall.id, earlier.additional.is_not(True),
+                                     earlier.kind == "service")
+            .order_by(earlier.created_at, earlier.id).limit(1).correlate(RepairCall).scalar_subquery())
+
+
+def _completed_once() -> ColumnElement[bool]:
+    """The call's work was completed at least once (its status history: a reopen clears the date)."""
+    return exists().where(AuditEvent.entity_type == RepairCall.__tablename__, AuditEvent.action == "call.status",
+                          AuditEvent.entity_id == RepairCall.id,
+                          AuditEvent.after["status"].as_string() == CallStatus.COMPLETED.value)
 
 
 def compute(period: Period, now: datetime | None = None) -> Figures:
     now = now or utcnow()
     start, end = period.window
+    days = period.each_day()
     figures = Figures(period)
-    figures.by_day_channel = {day: Counter() for day in period.each_day()}
+    figures.by_day_channel = {day: Counter() for day in days}
     figures.by_category = {c.value: 0 for c in Category}
     figures.labor_minutes_by_category = {c.value: 0 for c in Category}
+    received = and_(RepairCall.received_at >= start, RepairCall.received_at < end)
+    counted = and_(received, RepairCall.status != CallStatus.CANCELLED)
 
-    received = list(db.session.scalars(
-        select(RepairCall).where(RepairCall.received_at >= start, RepairCall.received_at < end)
-        .options(selectinload(RepairCall.visits)).order_by(RepairCall.id)))
-    calls = [c for c in received if c.status != CallStatus.CANCELLED]
-    figures.cancelled = len(received) - len(calls)
-    figures.calls = len(calls)
-    completed_once = _calls_completed_once([c.id for c in calls])
-    for call in calls:
-        figures.by_day_channel.setdefault(local_date_of(call.received_at), Counter())[call.channel] += 1
-        figures.by_channel[call.channel] += 1
-        figures.by_category[call.category] = figures.by_category.get(call.category, 0) + 1
-        figures.by_problem_type[call.problem_type] += 1
-        if call.on_site:
-            first = first_visit(call)
-            deadline = call.booking_deadline
-            if first is not None:
-                waited = _minutes(first.created_at, call.received_at)
-                figures.minutes_to_booking.append(waited)
-                figures.booking_minutes_by_day[local_date_of(call.received_at)].append(waited)
-            if deadline is not None and (first is not None or deadline < now):
-                figures.needing_visit += 1
-                if first is not None and first.created_at <= deadline and (
-                        first.start <= deadline or first.customer_requested):
-                    figures.booked_within_deadline += 1
-        if call.responded_at is not None or call.response_deadline < now:
-            figures.response_judged += 1
-            if call.responded_at is not None and call.responded_at <= call.response_deadline:
-                figures.responded_within_target += 1
-        if call.status == CallStatus.CLOSED or call.status == CallStatus.COMPLETED or call.id in completed_once:
-            figures.completed += 1
-            if call.status == CallStatus.CLOSED:
-                figures.closed += 1
-        if call.rating is not None:
-            figures.ratings[call.rating] += 1
-        done_at = call.completed_at or call.closed_at
-        if done_at is not None:
-            figures.resolution_hours.append(_minutes(done_at, call.received_at) / 60)
+    figures.cancelled = db.session.scalar(select(func.count()).select_from(RepairCall).where(
+        received, RepairCall.status == CallStatus.CANCELLED)) or 0
+    day = _day_of(RepairCall.received_at, period)
+    for n, channel, category, problem_type, count in db.session.execute(
+            select(day, RepairCall.channel, RepairCall.category, RepairCall.problem_type, func.count())
+            .where(counted).group_by(day, RepairCall.channel, RepairCall.category, RepairCall.problem_type)):
+        figures.calls += count
+        figures.by_day_channel[days[n]][channel] += count
+        figures.by_channel[channel] += count
+        figures.by_category[category] = figures.by_category.get(category, 0) + count
+        figures.by_problem_type[problem_type] += count
 
-    by_call = {c.id: c for c in calls}
-    for call_id, minutes in db.session.execute(
-            select(WorkRecord.call_id, WorkRecord.labor_minutes).where(WorkRecord.call_id.in_(list(by_call)))):
-        category = by_call[call_id].category
-        figures.labor_minutes_by_category[category] = figures.labor_minutes_by_category.get(category, 0) + minutes
+    calls = select(RepairCall.id, RepairCall.on_site, RepairCall.received_at, RepairCall.booking_deadline,
+                   _first_visit("created_at").label("booked_at"), _first_visit("start").label("start"),
+                   _first_visit("customer_requested").label("customer_requested"), day.label("day"),
+                   ).where(counted).subquery()
+    booked = calls  # the first booking's columns beside each call's (none: the call was never booked)
+    deadline, booked_at = calls.c.booking_deadline, calls.c.booked_at
+    needing = and_(calls.c.on_site, deadline.is_not(None), or_(booked_at.is_not(None), deadline < now))
+    (figures.needing_visit, figures.booked_within_deadline) = db.session.execute(
+        select(_count(needing), _count(and_(needing, booked_at.is_not(None), booked_at <= deadline,
+                                            or_(calls.c.start <= deadline, calls.c.customer_requested))))
+        .select_from(booked)).one()
+    waited = _seconds_between(booked_at, calls.c.received_at) / 60
+    waited_where = and_(calls.c.on_site, booked_at.is_not(None))
+    overall = _medians(waited, waited_where, booked)
+    figures.median_minutes_to_booking = round(overall[None], 1) if None in overall else None
+    per_day = _medians(waited, waited_where, booked, by=calls.c.day)
+    figures.booking_minutes_by_day = {days[n]: round(median, 1) for n, median in per_day.items()}
+
+    responded, deadline_ = RepairCall.responded_at, RepairCall.response_deadline
+    (figures.response_judged, figures.responded_within_target, figures.completed, figures.closed) = (
+        db.session.execute(select(
+            _count(or_(responded.is_not(None), deadline_ < now)),
+            _count(and_(responded.is_not(None), responded <= deadline_)),
+            _count(or_(RepairCall.status.in_([CallStatus.CLOSED, CallStatus.COMPLETED]), _completed_once())),
+            _count(RepairCall.status == CallStatus.CLOSED)).where(counted)).one())
+    for rating, count in db.session.execute(
+            select(RepairCall.rating, func.count()).where(counted, RepairCall.rating.is_not(None))
+            .group_by(RepairCall.rating)):
+        if rating is not None:
+            figures.ratings[rating] += count
+
+    done_at = func.coalesce(RepairCall.completed_at, RepairCall.closed_at)
+    took = _seconds_between(done_at, RepairCall.received_at)
+    bucket = case(*((took < bound * 3600, key) for key, bound in RESOLUTION_BUCKETS if bound is not None),
+                  else_=RESOLUTION_BUCKETS[-1][0])
+    resolved = and_(counted, done_at.is_not(None))
+    figures.resolution_distribution = dict.fromkeys((key for key, _bound in RESOLUTION_BUCKETS), 0)
+    for key, count in db.session.execute(select(bucket, func.count()).where(resolved).group_by(bucket)):
+        figures.resolution_distribution[key] = count
+    median = _medians(took / 3600, resolved, RepairCall).get(None)
+    figures.median_resolution_hours = round(median, 1) if median is not None else None
+
+    labour = (select(func.sum(WorkRecord.labor_minutes)).where(WorkRecord.call_id == RepairCall.id)
+              .correlate(RepairCall).scalar_subquery())  # per call on the index: no join with every record
+    for category, minutes in db.session.execute(
+            select(RepairCall.category, func.sum(labour)).where(counted).group_by(RepairCall.category)):
+        figures.labor_minutes_by_category[category] = int(minutes or 0)
 
     figures.admin_minutes = int(db.session.scalar(
-        select(db.func.coalesce(db.func.sum(AdminWork.minutes), 0))
+        select(func.coalesce(func.sum(AdminWork.minutes), 0))
         .where(AdminWork.date >= period.start, AdminWork.date <= period.end)) or 0)
     figures.technicians = technician_figures(period)
     return figures
@@ -313,50 +346,38 @@ def compute(period: Period, now: datetime | None = None) -> Figures:
 def technician_figures(period: Period) -> list[TechnicianFigures]:
     """Per technician, the work recorded in the period (see the module's docstring)."""
     start, end = period.window
-    records = list(db.session.scalars(
-        select(WorkRecord).where(WorkRecord.completed_at >= start, WorkRecord.completed_at < end)
-        .options(selectinload(WorkRecord.visit), selectinload(WorkRecord.call)).order_by(WorkRecord.id)))
+    in_period = and_(WorkRecord.completed_at >= start, WorkRecord.completed_at < end)
+    earlier = aliased(WorkRecord)
+    first = ~exists().where(earlier.call_id == WorkRecord.call_id, or_(
+        earlier.completed_at < WorkRecord.completed_at,
+        and_(earlier.completed_at == WorkRecord.completed_at, earlier.id < WorkRecord.id)))
+    arrived = (select(func.max(VisitEvent.at)).where(
+        VisitEvent.visit_id == WorkRecord.visit_id, VisitEvent.kind == VisitEventKind.ARRIVED,
+        VisitEvent.at <= WorkRecord.completed_at).correlate(WorkRecord).scalar_subquery())
+    on_site = case((arrived.is_not(None), func.floor(_seconds_between(WorkRecord.completed_at, arrived) / 60)),
+                   else_=WorkRecord.labor_minutes)
+    tech = (select(Visit.technician_id).where(Visit.id == WorkRecord.visit_id).correlate(WorkRecord)
+            .scalar_subquery())  # a lookup on the visits' key per record: no join with every visit
     people: dict[int, TechnicianFigures] = {}
-
-    def person(user_id: int) -> TechnicianFigures:
-        if user_id not in people:
-            user = db.session.get(User, user_id)
-            people[user_id] = TechnicianFigures(user_id, user.name if user is not None else str(user_id))
-        return people[user_id]
-
-    call_ids = {r.call_id for r in records}
-    first_record: dict[int, int] = {}
-    if call_ids:
-        for record_id, call_id, _at in db.session.execute(
-                select(WorkRecord.id, WorkRecord.call_id, WorkRecord.completed_at)
-                .where(WorkRecord.call_id.in_(call_ids)).order_by(WorkRecord.completed_at, WorkRecord.id)):
-            first_record.setdefault(call_id, record_id)
-    arrivals: dict[int, list[datetime]] = defaultdict(list)
-    visit_ids = [r.visit_id for r in records]
-    if visit_ids:
-        for visit_id, at in db.session.execute(
-                select(VisitEvent.visit_id, VisitEvent.at).where(
-                    VisitEvent.visit_id.in_(visit_ids), VisitEvent.kind == VisitEventKind.ARRIVED)):
-            arrivals[visit_id].append(at)
-    rated_calls: dict[int, set[int]] = defaultdict(set)
-    for record in records:
-        tech = person(record.visit.technician_id)
-        tech.visits += 1
-        if first_record.get(record.call_id) == record.id:
-            tech.first_visits += 1
-            if record.outcome == Outcome.FIXED:
-                tech.first_time_fixes += 1
-        arrived = [at for at in arrivals.get(record.visit_id, []) if at <= record.completed_at]
-        tech.minutes_on_site += (int(_minutes(record.completed_at, max(arrived))) if arrived
-                                 else record.labor_minutes)
-        if record.call.rating is not None and record.call_id not in rated_calls[tech.technician_id]:
-            rated_calls[tech.technician_id].add(record.call_id)
-            tech.ratings.append(record.call.rating)
+    for tech_id, visits, firsts, fixes, minutes in db.session.execute(
+            select(tech, func.count(), _count(first),
+                   _count(and_(first, WorkRecord.outcome == Outcome.FIXED)), func.sum(on_site))
+            .where(in_period).group_by(tech)):
+        people[tech_id] = TechnicianFigures(tech_id, str(tech_id), visits=visits, first_visits=firsts,
+                                            first_time_fixes=fixes, minutes_on_site=int(minutes or 0))
+    rating = (select(RepairCall.rating).where(RepairCall.id == WorkRecord.call_id).correlate(WorkRecord)
+              .scalar_subquery())
+    rated = (select(tech.label("tech"), WorkRecord.call_id, rating.label("rating"))
+             .where(in_period).distinct().subquery())
+    for tech_id, count, total in db.session.execute(
+            select(rated.c.tech, func.count(), func.sum(rated.c.rating)).where(rated.c.rating.is_not(None))
+            .group_by(rated.c.tech)):
+        people[tech_id].rating_count, people[tech_id].rating_sum = count, int(total)
     for taker_id, count in db.session.execute(
-            select(CarryBack.taken_by_id, db.func.count(CarryBack.id))
+            select(CarryBack.taken_by_id, func.count(CarryBack.id))
             .where(CarryBack.created_at >= start, CarryBack.created_at < end).group_by(CarryBack.taken_by_id)):
-        person(taker_id).carry_backs += count
+        people.setdefault(taker_id, TechnicianFigures(taker_id, str(taker_id))).carry_backs += count
+    if people:
+        for user_id, name in db.session.execute(select(User.id, User.name).where(User.id.in_(list(people)))):
+            people[user_id].name = name
     return sorted(people.values(), key=lambda t: (t.name, t.technician_id))
-
-
-# ----------------------------------------------------------------------------- the daily summary

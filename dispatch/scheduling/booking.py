@@ -16,12 +16,20 @@ says whether the customer asked for that day.
 
 The desk (API and board) also applies its own checks (check_availability=True): no start in the past,
 and a slot outside working hours or in time off is refused with 422 unless a manager gives a reason.
+
+Every visit promises the customer an arrival window [window_start, window_end) holding its start (a CHECK on
+both engines). Booking takes the window asked for, else the default (ARRIVAL_WINDOW_MINUTES). Moving a visit
+by hand keeps its window while the new start lies inside it; outside it, the customer is promised a new
+window (the default one, or the one the request gives) and told again. Only re-planning is bound to keep the
+window (keep_window=True). A change of technician or start after booking is marked (mark_changed): the
+technician's phone says "your day changed", the board says "slip to reprint" when it was printed before.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -43,11 +51,18 @@ from ..models import (
 )
 from ..services.calls import set_call_status
 from .calendars import working_spans
+from .freeze import FROZEN_STATUSES, is_frozen
+from .visits import LONGEST_VISIT
+from .windows import ARRIVAL_WINDOW_MINUTES, arrival_window
+
+__all__ = ["FROZEN_STATUSES", "is_frozen", "mark_changed", "slip_to_reprint", "set_pinned", "promised_window"]
 
 BOOKABLE_CALL_STATUSES = (CallStatus.NEW, CallStatus.BOOKED, CallStatus.REOPENED, CallStatus.IN_PROGRESS)
-MAX_VISIT = timedelta(hours=12)
+MAX_VISIT = LONGEST_VISIT  # the day's queries bound a visit's start by it (visits.overlapping)
 # A start this far in the past is a typing mistake, not a visit (a few minutes cover the time it took to book).
 PAST_TOLERANCE = timedelta(minutes=5)
+MAX_WINDOW = timedelta(hours=8)  # the longest arrival window a customer can be promised
+MOVABLE_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY)
 
 
 def overlapping_visit(technician_id: int, start: datetime, end: datetime, ignore_id: int | None = None) -> Visit | None:
@@ -82,6 +97,42 @@ def _check_past(start: datetime) -> None:
         raise Invalid(_("The visit would start in the past (%(start)s). Pick a time from now on.",
                         start=datetime_text(start, weekday=True)), code="start_in_past",
                       fields={"start": _("in the past")})
+
+
+# ----------------------------------------------------------------------------- the arrival window
+
+
+def window_minutes() -> int:
+    """The default window's length (ARRIVAL_WINDOW_MINUTES)."""
+    return int(current_app.config.get("ARRIVAL_WINDOW_MINUTES") or ARRIVAL_WINDOW_MINUTES)
+
+
+def _window_text(window_start: datetime, window_end: datetime) -> str:
+    return f"{datetime_text(window_start, weekday=True)}–{localtime_text(window_end, '%H:%M')}"
+
+
+def promised_window(start: datetime, window_start: datetime | None = None,
+                    window_end: datetime | None = None) -> tuple[datetime, datetime]:
+    """The window to promise for a visit starting at `start`: the one asked for (both ends, checked), else
+    the default one, never opening before now."""
+    if window_start is None and window_end is None:
+        return arrival_window(start, minutes=window_minutes(), not_before=utcnow())
+    if window_start is None or window_end is None:
+        missing = "window_start" if window_start is None else "window_end"
+        raise Invalid(_("Give both ends of the arrival window, or neither for the default one."),
+                      code="invalid_window", fields={missing: _("required with the other end")})
+    if window_end <= window_start:
+        raise Invalid(_("The arrival window must end after it opens."), code="invalid_window",
+                      fields={"window_end": _("must be after window_start")})
+    if window_end - window_start > MAX_WINDOW:
+        raise Invalid(_("An arrival window lasts at most 8 hours."), code="invalid_window",
+                      fields={"window_end": _("at most 8 hours after window_start")})
+    if not window_start <= start < window_end:
+        raise Invalid(_("The visit starts at %(start)s, outside the arrival window %(window)s promised to the "
+                        "customer. Start it inside the window, or promise another window.",
+                        start=datetime_text(start, weekday=True), window=_window_text(window_start, window_end)),
+                      code="outside_window", fields={"start": _("outside the arrival window")})
+    return window_start, window_end
 
 
 def after_deadline(call: RepairCall, start: datetime) -> bool:
@@ -160,13 +211,16 @@ def _insert_checked(visit: Visit) -> None:
 
 def book_visit(actor: User, call: RepairCall, technician: User | None, start: datetime, end: datetime,
                override_reason: str | None = None, *, customer_requested: bool = False, additional: bool = False,
-               check_availability: bool = False, kind: str | None = None) -> Visit:
+               check_availability: bool = False, kind: str | None = None, window_start: datetime | None = None,
+               window_end: datetime | None = None) -> Visit:
     """Book a visit. A call that already has a live visit is 409 already_booked unless `additional` (a
     second technician on purpose). The desk (API and board) passes check_availability=True: then a start
     in the past is refused, and a slot outside the technician's working hours or in their time off unless
-    a manager gives a reason."""
+    a manager gives a reason. The customer is promised the arrival window given (checked), else the
+    default one."""
     technician = _check_technician(technician)
     _check_times(start, end)
+    window_start, window_end = promised_window(start, window_start, window_end)
     _lock_call(call)
     kind = visit_kind(call, kind)
     check_bookable(call, kind)
@@ -186,28 +240,53 @@ def book_visit(actor: User, call: RepairCall, technician: User | None, start: da
     visit = Visit(call=call, technician=technician, start=start, end=end, status=VisitStatus.SCHEDULED, kind=kind,
                   slip_number=next_number("slip", start.astimezone(local_tz()).year),
                   override_reason=override, customer_requested=bool(customer_requested and override),
-                  additional=bool(additional), created_by_id=actor.id)
+                  additional=bool(additional), created_by_id=actor.id, window_start=window_start,
+                  window_end=window_end)
     db.session.add(visit)
     _insert_checked(visit)
     audit.record(actor, visit, "visit.booked",
-                 after=audit.snapshot(visit, "technician_id", "start", "end", "additional", "customer_requested"),
+                 after=audit.snapshot(visit, "technician_id", "start", "end", "window_start", "window_end",
+                                      "additional", "customer_requested"),
                  reason=override)
     if call.status in (CallStatus.NEW, CallStatus.REOPENED):
         set_call_status(actor, call, CallStatus.BOOKED)
     return visit
 
 
+def _new_window(visit: Visit, new_start: datetime, window_start: datetime | None, window_end: datetime | None,
+                keep_window: bool) -> tuple[datetime, datetime]:
+    """The window after a move: the one given; else the promised one while the start stays inside it; else
+    (a dispatcher's move) a new default window, or a refusal when the window must be kept (re-planning)."""
+    if window_start is not None or window_end is not None:
+        if keep_window:
+            raise Invalid(_("Re-planning keeps the arrival window promised to the customer."),
+                          code="outside_window", fields={"window_start": _("cannot change here")})
+        return promised_window(new_start, window_start, window_end)
+    if visit.window_start <= new_start < visit.window_end:
+        return visit.window_start, visit.window_end
+    if keep_window:
+        raise Invalid(_("Visit %(slip)s must start within %(window)s, the arrival window promised to the "
+                        "customer.", slip=visit.slip_number, window=_window_text(visit.window_start,
+                                                                                 visit.window_end)),
+                      code="outside_window", fields={"start": _("outside the arrival window")})
+    return promised_window(new_start)
+
+
 def reschedule_visit(actor: User, visit: Visit, *, technician: User | None = None, start: datetime | None = None,
                      end: datetime | None = None, override_reason: str | None = None,
                      reason: str | None = None, customer_requested: bool = False,
-                     check_availability: bool = False) -> Visit:
-    if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ON_THE_WAY):
+                     check_availability: bool = False, window_start: datetime | None = None,
+                     window_end: datetime | None = None, keep_window: bool = False) -> Visit:
+    """Move or reassign a visit (same overlap, deadline and working-hours rules as booking). The arrival
+    window: see _new_window. A change of technician or start is marked (mark_changed)."""
+    if visit.status not in MOVABLE_STATUSES:
         raise Conflict(_("Visit %(slip)s is %(status)s; it can no longer be moved.", slip=visit.slip_number,
                          status=label(visit.status, "visit_status").lower()), code="visit_not_movable")
     new_tech = _check_technician(technician) if technician is not None else visit.technician
     new_start = start or visit.start
     new_end = end or (new_start + (visit.end - visit.start) if start else visit.end)
     _check_times(new_start, new_end)
+    new_window = _new_window(visit, new_start, window_start, window_end, keep_window)
     if check_availability and new_start != visit.start:
         _check_past(new_start)
     override = (_check_window(visit.call, new_start, override_reason, customer_requested)
@@ -217,11 +296,14 @@ def reschedule_visit(actor: User, visit: Visit, *, technician: User | None = Non
     other = overlapping_visit(new_tech.id, new_start, new_end, ignore_id=visit.id)
     if other is not None:
         raise _overlap_conflict(other)
-    before = audit.snapshot(visit, "technician_id", "start", "end", "override_reason", "customer_requested")
-    old_start = visit.start
-    if new_tech.id != visit.technician_id and visit.technician_id not in (visit.former_technician_ids or []):
-        visit.former_technician_ids = [*(visit.former_technician_ids or []), visit.technician_id]
-    visit.technician, visit.start, visit.end = new_tech, new_start, new_end
+    fields = ("technician_id", "start", "end", "window_start", "window_end", "override_reason", "customer_requested")
+    before = audit.snapshot(visit, *fields)
+    old_start, old_tech = visit.start, visit.technician_id
+    visit.technician, visit.technician_id = new_tech, new_tech.id
+    visit.start, visit.end = new_start, new_end
+    visit.window_start, visit.window_end = new_window
+    if (new_tech.id, new_start) != (old_tech, old_start):
+        mark_changed(visit, former_technician_id=old_tech)
     if new_start != old_start:
         # the reason for a late start follows the visit to its new time (none when no longer needed)
         visit.override_reason = override
@@ -229,9 +311,42 @@ def reschedule_visit(actor: User, visit: Visit, *, technician: User | None = Non
     if visit.status == VisitStatus.ON_THE_WAY and new_tech.id != before["technician_id"]:
         visit.status = VisitStatus.SCHEDULED
     _insert_checked(visit)
-    audit.record(actor, visit, "visit.rescheduled", before=before,
-                 after=audit.snapshot(visit, "technician_id", "start", "end", "override_reason", "customer_requested"),
+    audit.record(actor, visit, "visit.rescheduled", before=before, after=audit.snapshot(visit, *fields),
                  reason=override or reason)
+    return visit
+
+
+def mark_changed(visit: Visit, former_technician_id: int | None = None) -> None:
+    """Mark a visit changed after booking (its technician or start; call it after the change, by hand or
+    by a re-plan): the technicians' phones show it under "your day changed" and the board asks for its slip
+    to be reprinted when it was printed before. `former_technician_id`: the technician it had before, when
+    it changed hands (their phone says it was taken away)."""
+    now = utcnow()
+    visit.changed_at = now
+    if former_technician_id is not None and former_technician_id != visit.technician_id:
+        visit.reassigned_at = now
+        if former_technician_id not in (visit.former_technician_ids or []):
+            visit.former_technician_ids = [*(visit.former_technician_ids or []), former_technician_id]
+
+
+def slip_to_reprint(visit: Visit) -> bool:
+    """The slip in the technician's hand is out of date: printed, then the visit changed (and it is still
+    to be done). Printing it again clears this."""
+    return (visit.status in MOVABLE_STATUSES and visit.slip_printed_at is not None
+            and visit.changed_at is not None and visit.changed_at > visit.slip_printed_at)
+
+
+def set_pinned(actor: User, visit: Visit, pinned: bool) -> Visit:
+    """Pin a visit (re-planning never moves it) or unpin it; audited. A visit already done or cancelled is
+    409: there is nothing to plan."""
+    if visit.status not in (*MOVABLE_STATUSES, VisitStatus.ON_SITE):
+        raise Conflict(_("Visit %(slip)s is %(status)s; there is nothing to pin.", slip=visit.slip_number,
+                         status=label(visit.status, "visit_status").lower()), code="visit_not_movable")
+    if bool(visit.pinned) == pinned:
+        return visit  # a resend: nothing changes, nothing to audit
+    visit.pinned = pinned
+    audit.record(actor, visit, "visit.pinned" if pinned else "visit.unpinned", before={"pinned": not pinned},
+                 after={"pinned": pinned})
     return visit
 
 
@@ -244,6 +359,7 @@ def cancel_visit(actor: User, visit: Visit, reason: str) -> Visit:
                          status=label(visit.status, "visit_status").lower()), code="visit_not_cancellable")
     visit.status = VisitStatus.CANCELLED
     visit.cancel_reason = reason
+    mark_changed(visit)  # taken off the technician's day
     audit.record(actor, visit, "visit.cancelled", before={"status": "scheduled"}, after={"status": "cancelled"},
                  reason=reason)
     call = visit.call

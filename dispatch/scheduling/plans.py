@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
+from ..core.counting import COUNT_CAP, count_up_to
 from ..core.extensions import db
 from ..core.models import Role, User
 from ..core.timeutil import local_tz, utcnow
@@ -113,13 +115,35 @@ def suggestions_for_call(call: RepairCall, *, limit: int = 5, duration: timedelt
               deadline=None if call.status == CallStatus.CARRIED_BACK else call.booking_deadline)
     horizon = search_horizon(now, job.deadline, days=suggestion_horizon_days())
     plans = plans_from_db(now, horizon, skill=call.required_skill)
-    return suggest(job, plans, travel_model(), now, limit=limit, horizon=horizon)
+    return suggest(job, plans, travel_model(), now, limit=limit, horizon=horizon, skill_supply=skill_supply())
 
 
-def waiting_calls() -> list[RepairCall]:
-    """The board's queue: site visits waiting to be booked, the nearest booking deadline first."""
-    stmt = (select(RepairCall).where(RepairCall.status.in_([CallStatus.NEW, CallStatus.REOPENED]),
-                                     RepairCall.on_site.is_(True))
-            .options(selectinload(RepairCall.customer), selectinload(RepairCall.site))
-            .order_by(RepairCall.booking_deadline.asc(), RepairCall.id))
+def skill_supply() -> dict[str, int]:
+    """How many active technicians hold each skill: suggestions spare the holders of the scarce ones."""
+    supply: dict[str, int] = {}
+    for skills in db.session.scalars(select(User.skills).where(User.role == Role.TECHNICIAN, User.active.is_(True))):
+        for skill in skills or []:
+            supply[skill] = supply.get(skill, 0) + 1
+    return supply
+
+
+# The board shows the first of the queue (the nearest deadlines, so the overdue lead) and how many more wait:
+# a year of unbooked calls must not make the board a page of every one of them.
+QUEUE_LIMIT = 50
+
+
+def _waiting() -> Any:
+    return select(RepairCall).where(RepairCall.status.in_([CallStatus.NEW, CallStatus.REOPENED]),
+                                    RepairCall.on_site.is_(True))
+
+
+def waiting_calls(limit: int = QUEUE_LIMIT) -> list[RepairCall]:
+    """The board's queue: site visits waiting to be booked, the nearest booking deadline first, at most `limit`."""
+    stmt = (_waiting().options(joinedload(RepairCall.customer, innerjoin=True), joinedload(RepairCall.site))
+            .order_by(RepairCall.booking_deadline.asc(), RepairCall.id).limit(limit))
     return list(db.session.scalars(stmt))
+
+
+def waiting_count() -> int:
+    """How many calls the queue holds, counted up to COUNT_CAP (the board says "1000+" beyond)."""
+    return count_up_to(_waiting(), COUNT_CAP)

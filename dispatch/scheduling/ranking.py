@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,15 @@ FIRST_STEP_DAYS = 3
 # Earlier also keeps later capacity free for the calls still to come (bench/bench_booking.py measures it).
 KM_PER_MINUTE_LATER = {"urgent": 1.0, "high": 0.3, "normal": 0.1, "low": 0.025}
 AFTER_DEADLINE_PENALTY = 10_000.0
+# Booking with the future in mind (issue 14). Deadline slack: the technicians' time in the next SLACK_HOURS
+# is what the calls still to come today need to meet their own deadlines (24 h), so every minute a slot
+# takes from it (driving there and back, and the work) costs CONTESTED_KM_PER_MINUTE; a call that can wait
+# (a remote site's 48 h) goes past it when that is cheaper, and does not spend today's capacity. Scarce
+# skills: a technician who also holds a skill fewer colleagues have than the job's costs up to
+# SCARCE_SKILL_KM extra, so the only plumbers are not sent to work eight others can do.
+SLACK_HOURS = 24
+CONTESTED_KM_PER_MINUTE = 0.5
+SCARCE_SKILL_KM = 60.0
 PER_TECHNICIAN = 2  # at most this many of the first suggestions go to one technician
 
 
@@ -84,6 +94,19 @@ class TravelModel:
 
     def minutes(self, km: float) -> float:
         return km / self.speed_kmh * 60
+
+    def travel_minutes(self, a: Point, b: Point) -> int:
+        """Whole minutes to drive from a to b, rounded up (the rules of a technician's day, rules.py)."""
+        return _travel_minutes(a, b, self.road_factor, self.speed_kmh)
+
+    def travel(self, a: Point, b: Point) -> timedelta:
+        return timedelta(minutes=self.travel_minutes(a, b))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _travel_minutes(a: Point, b: Point, factor: float, speed_kmh: float) -> int:
+    # a hair below a whole minute is that minute: float noise must not cost a grid step
+    return max(0, math.ceil(_road_km(a, b, factor) / speed_kmh * 60 - 1e-6))
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -195,8 +218,38 @@ def search_windows(now: datetime, deadline: datetime | None, horizon: datetime) 
     return ends
 
 
+@dataclass(frozen=True)
+class _Pricing:
+    weight: float  # km per minute of waiting
+    protect: dict[Any, float]  # technician id -> km for the scarce skills this job would take away
+    contested_until: datetime  # the technicians' time before this is priced per minute taken
+
+
+def skills_held(plans: Iterable[TechnicianPlan]) -> dict[str, int]:
+    """How many technicians hold each skill."""
+    supply: dict[str, int] = {}
+    for p in plans:
+        for skill in p.skills:
+            supply[skill] = supply.get(skill, 0) + 1
+    return supply
+
+
+def _pricing(job: Job, plans: Sequence[TechnicianPlan], now: datetime,
+             supply: dict[str, int] | None) -> _Pricing:
+    weight = KM_PER_MINUTE_LATER.get(job.priority, KM_PER_MINUTE_LATER["normal"])
+    supply = supply if supply is not None else skills_held(plans)
+    protect: dict[Any, float] = {}
+    if job.required_skill:
+        own = 1 / max(supply.get(job.required_skill, 1), 1)
+        for p in plans:
+            scarcity = max((1 / max(supply.get(s, 1), 1) - own for s in p.skills if s != job.required_skill),
+                           default=0.0)
+            protect[p.id] = SCARCE_SKILL_KM * max(scarcity, 0.0)
+    return _Pricing(weight, protect, now + timedelta(hours=SLACK_HOURS))
+
+
 def suggest(job: Job, plans: Iterable[TechnicianPlan], model: TravelModel, now: datetime, *, limit: int = 5,
-            horizon: datetime | None = None) -> SuggestionResult:
+            horizon: datetime | None = None, skill_supply: dict[str, int] | None = None) -> SuggestionResult:
     """Ranked (technician, slot) pairs for one job; see the module's notes. Pure: no database.
 
     Inside the booking deadline the best slots by cost; when nothing fits inside it, the earliest slots
@@ -204,8 +257,10 @@ def suggest(job: Job, plans: Iterable[TechnicianPlan], model: TravelModel, now: 
     earliest = _ceil(now)
     if horizon is None:
         horizon = search_horizon(now, job.deadline)
-    weight = KM_PER_MINUTE_LATER.get(job.priority, KM_PER_MINUTE_LATER["normal"])
+    plans = list(plans)
     skilled_plans = [p for p in plans if not job.required_skill or job.required_skill in p.skills]
+    # skill_supply: how many technicians hold each skill, when `plans` are only the skilled ones
+    weight = _pricing(job, plans, now, skill_supply)
     skill = job.required_skill
     if not skilled_plans:
         message = (_("No active technician with the skill %(skill)s.", skill=skill) if skill
@@ -270,53 +325,49 @@ def _diverse(items: list[Suggestion], limit: int) -> list[Suggestion]:
 
 
 def _plan_candidates(job: Job, plan: TechnicianPlan, model: TravelModel, earliest: datetime, horizon: datetime,
-                     weight: float) -> list[Suggestion]:
-    spans = working_spans(plan.hours, earliest, horizon, model.tz)
-    days: dict[date, list[tuple[datetime, datetime]]] = {}
-    for day, s, e in spans:
-        days.setdefault(day, []).append((s, e))
+                     weight: _Pricing) -> list[Suggestion]:
+    """One route per working span (base -> visits -> base, rules.py): a candidate in each gap of each."""
     out = []
     starts = [v.start for v in plan.visits]
-    for day_spans in days.values():
-        day_start, day_end = day_spans[0][0], max(e for _, e in day_spans)
-        # visits that touch this day, in time order (the list is sorted by start)
-        hi = bisect.bisect_left(starts, day_end)
-        stops = [v for v in plan.visits[:hi] if v.end > day_start]
-        chain = [Stop(day_start, day_start, plan.base, "base"), *stops, Stop(day_end, day_end, plan.base, "base")]
+    for _day, span_start, span_end in working_spans(plan.hours, earliest, horizon, model.tz):
+        # visits that touch this span, in time order (the list is sorted by start)
+        hi = bisect.bisect_left(starts, span_end)
+        stops = [v for v in plan.visits[:hi] if v.end > span_start]
+        chain = [Stop(span_start, span_start, plan.base, "base"), *stops, Stop(span_end, span_end, plan.base, "base")]
         for prev, nxt in zip(chain, chain[1:], strict=False):
-            cand = _gap_candidate(job, plan, model, prev, nxt, day_spans, earliest, weight)
+            cand = _gap_candidate(job, plan, model, prev, nxt, (span_start, span_end), earliest, weight)
             if cand is not None:
                 out.append(cand)
     return out
 
 
 def _gap_candidate(job: Job, plan: TechnicianPlan, model: TravelModel, prev: Stop, nxt: Stop,
-                   day_spans: list[tuple[datetime, datetime]], earliest: datetime,
-                   weight: float) -> Suggestion | None:
+                   span: tuple[datetime, datetime], earliest: datetime, pricing: _Pricing) -> Suggestion | None:
     if nxt.start <= earliest:
         return None
     km_in = model.km(prev.point, job.point)
     km_out = model.km(job.point, nxt.point)
     leave = max(prev.end, earliest)
-    arrival = leave + timedelta(minutes=model.minutes(km_in))
-    # The route back to base after the last visit may run past the working day; to a next visit it may not.
-    latest_end = nxt.start if nxt.label == "base" else nxt.start - timedelta(minutes=model.minutes(km_out))
-    start = None
-    for s, e in day_spans:
-        lo = max(arrival, s)
-        latest_start = min(latest_end, e) - job.duration
-        if lo > latest_start:
-            continue
-        start = _free_start(lo, latest_start, job.duration, plan.time_off)
-        if start is not None:
-            break
+    arrival = leave + model.travel(prev.point, job.point)
+    # Travel in whole minutes rounded up, to the next visit and back to base by the end of the span.
+    latest_end = min(nxt.start - model.travel(job.point, nxt.point), span[1])
+    lo = max(arrival, span[0])
+    latest_start = latest_end - job.duration
+    if lo > latest_start:
+        return None
+    start = _free_start(lo, latest_start, job.duration, plan.time_off)
     if start is None:
         return None
     extra = km_in + km_out - model.km(prev.point, nxt.point)
     waited = (start - earliest).total_seconds() / 60
     within = job.deadline is None or start <= job.deadline
     slack = int((job.deadline - start).total_seconds() // 60) if job.deadline is not None else None
-    cost = extra + weight * waited + (0.0 if within else AFTER_DEADLINE_PENALTY)
+    taken = 0.0
+    if start < pricing.contested_until:
+        taken = (model.travel_minutes(prev.point, job.point) + job.duration.total_seconds() / 60
+                 + model.travel_minutes(job.point, nxt.point) - model.travel_minutes(prev.point, nxt.point))
+    cost = (extra + pricing.weight * waited + CONTESTED_KM_PER_MINUTE * taken + pricing.protect.get(plan.id, 0.0)
+            + (0.0 if within else AFTER_DEADLINE_PENALTY))
     return Suggestion(technician_id=plan.id, technician_name=plan.name, start=start, end=start + job.duration,
                       travel_km=round(extra, 2), arrival=arrival, within_deadline=within, slack_minutes=slack,
                       score=round(100 / (1 + cost / 10), 1), cost=cost, km_in=km_in, km_out=km_out,

@@ -11,11 +11,16 @@ acknowledged until it is reopened and runs late again).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, Float, Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..core import audit
 from ..core.errors import Conflict, Forbidden
@@ -23,12 +28,14 @@ from ..core.extensions import db
 from ..core.i18n import _
 from ..core.models import Role, User
 from ..core.timeutil import utcnow
+from ..core.types import UTCDateTime
 from ..models import LIVE_VISIT_STATUSES, OPEN_CALL_STATUSES, CallNote, Priority, RepairCall, Visit
 from ..sla_models import Escalation
 
 REASONS = ("reopened", "unsatisfied", "authority", "safety", "overdue")
 MANAGER_ROLES = (Role.MANAGER, Role.ADMIN)
 DEFAULT_OVERDUE_FACTOR = 2.0
+LIST_SHOWN = 200  # the attention page and API show the longest waiting; the bell counts them all
 
 
 def overdue_factor() -> float:
@@ -55,17 +62,36 @@ def raise_escalation(actor: User | None, call: RepairCall, reason: str, *, detai
     return escalation
 
 
-def far_overdue(call: RepairCall, now: datetime | None = None, factor: float | None = None) -> bool:
-    """Open for more than `factor` times the time its resolution target allowed (from its last reopening)."""
-    now = now or utcnow()
+class _seconds(FunctionElement[float]):
+    """A time as seconds, in SQL on both engines: arithmetic on times (intervals have no SQLite form)."""
+
+    type = Float()
+    name = "seconds"
+    inherit_cache = True
+
+
+@compiles(_seconds)
+def _seconds_postgresql(element: _seconds, compiler: Any, **kw: Any) -> str:
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_seconds, "sqlite")
+def _seconds_sqlite(element: _seconds, compiler: Any, **kw: Any) -> str:
+    return f"(julianday({compiler.process(element.clauses, **kw)}) * 86400.0)"
+
+
+def far_overdue(now: datetime, factor: float | None = None) -> ColumnElement[bool]:
+    """The calls open for more than `factor` times the time their resolution target allowed (from their last
+    reopening), as an SQL condition on RepairCall: the list and the bell count them in the database."""
     factor = overdue_factor() if factor is None else factor
-    if call.status not in OPEN_CALL_STATUSES or call.resolution_deadline is None:
-        return False
-    start = max(call.received_at, call.reopened_at or call.received_at)
-    allowed = call.resolution_deadline - start
-    if allowed.total_seconds() <= 0:
-        return call.resolution_deadline < now
-    return now - start > allowed * factor
+    start = case((RepairCall.reopened_at > RepairCall.received_at, RepairCall.reopened_at),
+                 else_=RepairCall.received_at)
+    allowed = _seconds(RepairCall.resolution_deadline) - _seconds(start)
+    running = _seconds(literal(now, UTCDateTime)) - _seconds(start)
+    return and_(RepairCall.status.in_([s.value for s in OPEN_CALL_STATUSES]),
+                RepairCall.resolution_deadline.is_not(None),
+                or_(and_(allowed <= 0, RepairCall.resolution_deadline < now),
+                    and_(allowed > 0, running > allowed * factor)))
 
 
 @dataclass
@@ -95,37 +121,60 @@ class AttentionItem:
         return [e.detail for e in self.escalations if e.detail]
 
 
-def _overdue_candidates(now: datetime) -> list[RepairCall]:
-    """Open calls past their resolution target whose lateness no manager has acknowledged since they last
-    started running (received or reopened), filtered by the factor."""
+def _overdue(now: datetime) -> Select[int, datetime, int]:
+    """Open calls far past their resolution target whose lateness no manager has acknowledged since they last
+    started running (received or reopened): (call_id, since, overdue=1)."""
     acknowledged = (select(Escalation.id).where(
         Escalation.call_id == RepairCall.id, Escalation.reason == "overdue",
         Escalation.raised_at >= func.coalesce(RepairCall.reopened_at, RepairCall.received_at)).exists())
-    late = db.session.scalars(select(RepairCall).where(
-        RepairCall.status.in_([s.value for s in OPEN_CALL_STATUSES]), RepairCall.resolution_deadline < now,
-        ~acknowledged).order_by(RepairCall.resolution_deadline, RepairCall.id))
-    factor = overdue_factor()
-    return [call for call in late if far_overdue(call, now, factor)]
+    return select(RepairCall.id.label("call_id"), RepairCall.resolution_deadline.label("since"),
+                  literal(1).label("overdue")).where(
+        # past the target (with the open statuses in far_overdue: the index on status and deadline), then the factor
+        RepairCall.resolution_deadline < now, far_overdue(now), ~acknowledged)
 
 
-def attention_list(now: datetime | None = None) -> list[AttentionItem]:
-    """Every call waiting for a manager, the longest waiting first."""
-    now = now or utcnow()
-    items: dict[int, AttentionItem] = {}
-    waiting = db.session.scalars(select(Escalation).where(Escalation.acknowledged_at.is_(None))
-                                 .order_by(Escalation.raised_at, Escalation.id))
-    for escalation in waiting:
-        items.setdefault(escalation.call_id, AttentionItem(escalation.call)).escalations.append(escalation)
-    for call in _overdue_candidates(now):
-        items.setdefault(call.id, AttentionItem(call)).overdue = True
+def _on_list(now: datetime) -> Any:
+    """Every reason a call waits for a manager, one row each: the stored escalations and the late calls."""
+    waiting = select(Escalation.call_id.label("call_id"), Escalation.raised_at.label("since"),
+                     literal(0).label("overdue")).where(Escalation.acknowledged_at.is_(None))
+    return union_all(waiting, _overdue(now)).subquery()
+
+
+def _items(call_ids: Sequence[int], overdue: set[int]) -> list[AttentionItem]:
+    """The calls with their waiting escalations (customers and who raised them read at once)."""
+    if not call_ids:
+        return []
+    calls = db.session.scalars(select(RepairCall).options(joinedload(RepairCall.customer, innerjoin=True))
+                               .where(RepairCall.id.in_(call_ids)))
+    items = {call.id: AttentionItem(call, overdue=call.id in overdue) for call in calls}
+    for escalation in db.session.scalars(
+            select(Escalation).options(selectinload(Escalation.raised_by))
+            .where(Escalation.call_id.in_(call_ids), Escalation.acknowledged_at.is_(None))
+            .order_by(Escalation.raised_at, Escalation.id)):
+        items[escalation.call_id].escalations.append(escalation)
     return sorted(items.values(), key=lambda item: (item.since, item.call.id))
 
 
+def attention_list(now: datetime | None = None, limit: int = LIST_SHOWN) -> list[AttentionItem]:
+    """The `limit` calls waiting longest for a manager, the longest waiting first (the bell counts them all)."""
+    rows = _on_list(now or utcnow())
+    first = db.session.execute(select(rows.c.call_id, func.max(rows.c.overdue)).group_by(rows.c.call_id)
+                               .order_by(func.min(rows.c.since), rows.c.call_id).limit(limit)).all()
+    return _items([call_id for call_id, _late in first], {call_id for call_id, late in first if late})
+
+
 def attention_count(now: datetime | None = None) -> int:
-    """The bell's number: calls on the attention list."""
-    now = now or utcnow()
-    stored = set(db.session.scalars(select(Escalation.call_id).where(Escalation.acknowledged_at.is_(None))))
-    return len(stored | {call.id for call in _overdue_candidates(now)})
+    """The bell's number: calls on the attention list, counted in the database."""
+    rows = _on_list(now or utcnow())
+    return db.session.scalar(select(func.count(func.distinct(rows.c.call_id)))) or 0
+
+
+def attention_item(call: RepairCall, now: datetime | None = None) -> AttentionItem | None:
+    """The call as the attention list shows it, or None when it is not on the list."""
+    overdue = db.session.scalar(select(func.count()).select_from(
+        _overdue(now or utcnow()).where(RepairCall.id == call.id).subquery())) or 0
+    item = next(iter(_items([call.id], {call.id} if overdue else set())), None)
+    return item if item is not None and item.reasons else None
 
 
 def acknowledge(actor: User, call: RepairCall, now: datetime | None = None) -> list[str]:
@@ -133,7 +182,7 @@ def acknowledge(actor: User, call: RepairCall, now: datetime | None = None) -> l
     if actor.role not in MANAGER_ROLES:
         raise Forbidden(_("Only a service manager acknowledges the attention list."))
     now = now or utcnow()
-    item = next((i for i in attention_list(now) if i.call.id == call.id), None)
+    item = attention_item(call, now)
     if item is None:
         raise Conflict(_("Call %(number)s is not on the attention list.", number=call.number),
                        code="not_on_attention_list")

@@ -8,17 +8,17 @@ from datetime import time
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..core import audit
+from ..core import audit, sessions
 from ..core.errors import Conflict, Invalid, NotFound
 from ..core.extensions import db
 from ..core.i18n import _
 from ..core.models import Role, User
+from ..core.passwords import check_new_password
 from ..core.validate import is_id
 from ..models import WorkingHours
 from .customers import check_phone
 
 DEFAULT_WORKING_HOURS = [(d, time(8, 0), time(17, 0)) for d in range(5)]
-MIN_PASSWORD = 8
 
 
 def get_user_or_404(user_id: object) -> User:
@@ -34,12 +34,6 @@ def _check_role(role: str) -> None:
                       fields={"role": _("one of: %(values)s", values=", ".join(r.value for r in Role))})
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD),
-                      fields={"password": _("at least %(n)d characters", n=MIN_PASSWORD)})
-
-
 def _duplicate_username(username: str) -> Conflict:
     return Conflict(_("The username %(name)s is taken.", name=repr(username)), code="duplicate_username",
                     fields={"username": _("already taken")})
@@ -52,7 +46,7 @@ def create_user(actor: User | None, *, username: str, password: str, name: str, 
                 password_method: str | None = None, active: bool = True) -> User:
     """A new account; `active=False` makes it disabled from the start (the admin's "Active" box unticked)."""
     _check_role(role)
-    _check_password(password)
+    check_new_password(password)
     phone = check_phone(phone) if phone else None
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise _duplicate_username(username)
@@ -80,7 +74,8 @@ def update_user(actor: User | None, user: User, *, name: str | None = None, role
                 phone: str | None = None, email: str | None = None, active: bool | None = None,
                 password: str | None = None, reason: str | None = None) -> User:
     """Admin edits of an account (actor None: from the command line, `reason` saying so). Disabling or a
-    new password ends the user's sessions and tokens."""
+    new password ends the user's sessions and tokens; a new password set here is a reset, which the user
+    replaces with their own at their next login."""
     if role is not None:
         _check_role(role)
     if phone:
@@ -96,11 +91,14 @@ def update_user(actor: User | None, user: User, *, name: str | None = None, role
         set_working_hours(user, DEFAULT_WORKING_HOURS)
     changed_password = False
     if password:
-        _check_password(password)
+        check_new_password(password)
         user.set_password(password)
+        user.must_change_password = actor is None or actor.id != user.id  # an admin's own stays theirs
+        sessions.revoke_all(user)
         changed_password = True
     elif active is False and before["active"]:
         user.auth_version += 1  # sessions and tokens of a disabled user end now
+        sessions.revoke_all(user)
     after = audit.snapshot(user, *fields)
     if before != after or changed_password:
         audit.record(actor, user, "user.updated", before=before,
@@ -138,8 +136,12 @@ def user_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def change_password(actor: User | None, user: User, password: str) -> None:
-    """A new password (from the command line); the user's sessions and tokens end with it."""
-    _check_password(password)
+def change_password(actor: User | None, user: User, password: str, *, must_change: bool = True) -> None:
+    """A new password (from the command line); the user's sessions and tokens end with it. A reset: the
+    user chooses their own at the next login, unless `must_change` is False (the operator's own account)."""
+    check_new_password(password)
     user.set_password(password)
-    audit.record(actor, user, "user.password_changed", after={"auth_version": user.auth_version})
+    user.must_change_password = must_change
+    sessions.revoke_all(user)
+    audit.record(actor, user, "user.password_changed", after={"auth_version": user.auth_version,
+                                                              "must_change_password": must_change})

@@ -23,11 +23,11 @@ from ..core.security import DESK, allow
 from ..core.timeutil import local_today, parse_date
 from ..core.validate import Fields
 from ..scheduling.visits import day_window, get_visit_or_404, visits_on
-from . import services
+from . import services, store, warm
 from .data import slip_data
-from .documents import render_slip, render_slips
 
 bp = Blueprint("slips_api", __name__, url_prefix="/api/v1")
+bp.record_once(lambda state: warm.init_app(state.app))  # slips rendered after a booking or change commits
 
 
 def _pdf(data: bytes, filename: str) -> Response:
@@ -38,10 +38,13 @@ def _pdf(data: bytes, filename: str) -> Response:
 @allow(DESK, Role.TECHNICIAN)
 @api_view
 def visit_slip(visit_id: int) -> Any:
-    """The visit's dispatch slip (the service voucher once signed), one A4 page; reading it counts no print."""
+    """The visit's dispatch slip (the service voucher once signed), one A4 page; reading it counts no print.
+    Served stored when its content was rendered before (X-Slip-Source: stored), else rendered and stored."""
     visit = get_visit_or_404(visit_id, current_user)
-    pdf = render_slip(slip_data(visit))
-    return _pdf(pdf, f"{visit.slip_number}.pdf")
+    pdf, was_stored = store.slip_pdf(slip_data(visit))
+    response = _pdf(pdf, f"{visit.slip_number}.pdf")
+    response.headers["X-Slip-Source"] = "stored" if was_stored else "rendered"
+    return response
 
 
 def print_json(visit_id: int, document: str, number: int) -> dict[str, Any]:
@@ -93,10 +96,11 @@ def day_slips() -> Any:
         empty = _("No visits booked for technician %(id)s on %(day)s.", id=technician_id, day=day.isoformat())
     else:
         empty = _("No visits booked for any technician on %(day)s.", day=day.isoformat())
-    pdf = render_slips([slip_data(v) for v in visits], empty_message=empty)
+    pdf, stored = store.day_pdf([slip_data(v) for v in visits], empty)
     suffix = f"-t{technician_id}" if technician_id is not None else ""
     response = _pdf(pdf, f"slips-{day.isoformat()}{suffix}.pdf")
     response.headers["X-Slip-Count"] = str(len(visits))
+    response.headers["X-Slip-Stored"] = str(stored)  # served as stored; the others were laid out now
     return response
 
 

@@ -88,7 +88,7 @@ class SlipData:
     equipment_serial: str
     problem_type: str
     description: str
-    window_start: datetime
+    window_start: datetime  # the appointment: the visit's planned start and end
     window_end: datetime
     technician_name: str
     status: str = "scheduled"
@@ -98,6 +98,8 @@ class SlipData:
     customer_requested: bool = False
     print_count: int = 1  # this print is the n-th of this document (the slip, or the voucher once signed)
     voucher: Voucher | None = None
+    # The arrival window promised to the customer, (start, end); the planned start lies inside it.
+    arrival_window: tuple[datetime, datetime] | None = None
 
     @property
     def reprint(self) -> int | None:
@@ -173,4 +175,5 @@ def slip_data(visit: Visit) -> SlipData:
         customer_requested=bool(visit.customer_requested),
         print_count=max(printed or 0, 1),
         voucher=voucher,
+        arrival_window=(visit.window_start, visit.window_end),
     )

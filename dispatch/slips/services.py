@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, update
 
@@ -11,6 +12,7 @@ from ..core.errors import NotFound
 from ..core.extensions import db
 from ..core.i18n import _
 from ..core.models import Role, User
+from ..core.timeutil import utcnow
 from ..core.validate import MAX_ID
 from ..models import Visit
 from ..scheduling.calendars import get_technician_or_404
@@ -38,9 +40,11 @@ def record_prints(actor: User, visits: Sequence[Visit]) -> list[tuple[Visit, str
         document = document_of(visit)
         column = Visit.voucher_print_count if document == "voucher" else Visit.print_count
         # In SQL, not in Python: two prints at the same moment must count as two.
-        db.session.execute(update(Visit).where(Visit.id == visit.id)
-                           .values({column.key: func.coalesce(column, 0) + 1}))
-        db.session.refresh(visit, ["print_count", "voucher_print_count"])
+        values: dict[str, Any] = {column.key: func.coalesce(column, 0) + 1}
+        if document == "slip":
+            values["slip_printed_at"] = utcnow()  # a slip printed after the visit's last change is current
+        db.session.execute(update(Visit).where(Visit.id == visit.id).values(values))
+        db.session.refresh(visit, ["print_count", "voucher_print_count", "slip_printed_at"])
         number = print_number(visit, document)
         audit.record(actor, visit, f"visit.{document}_printed", before={"print_count": number - 1},
                      after={"print_count": number})

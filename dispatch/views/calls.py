@@ -57,7 +57,7 @@ def calls_list() -> Any:
     received_from = filters.received_from.data if dates_ok else None
     received_to = filters.received_to.data if dates_ok else None
     stmt = calls.calls_query(status=status, category=category, priority=priority, q=q, overdue=overdue,
-                             received_from=received_from, received_to=received_to)
+                             received_from=received_from, received_to=received_to, rows=queues.CALL_TABLE_ROW)
     page = paginate(stmt, RepairCall.id, lambda call: call)
     next_url = None
     if page["next"]:

@@ -84,6 +84,24 @@
     }
   });
 
+  // A move form's technicians: one list for the whole board (#technician-options), put into the visit's select
+  // when its form opens; the visit's own technician stays selected (kept even when no longer in the list).
+  document.addEventListener("toggle", function (evt) {
+    var details = evt.target;
+    if (!details.open || !details.querySelector) { return; }
+    var select = details.querySelector("select[data-technician-options]");
+    var options = document.getElementById("technician-options");
+    if (!select || !options || select.hasAttribute("data-filled")) { return; }
+    var own = select.options[0];
+    var current = select.value;
+    select.textContent = "";
+    select.appendChild(options.content.cloneNode(true));
+    var listed = Array.prototype.some.call(select.options, function (o) { return o.value === current; });
+    if (!listed && own) { select.insertBefore(own, select.firstChild); }
+    select.value = current;
+    select.setAttribute("data-filled", "");
+  }, true);
+
   updateCountdowns();
   setInterval(updateCountdowns, 30000);
 })();

@@ -29,6 +29,7 @@ from dispatch.core.timeutil import local_today, local_tz, utcnow
 from dispatch.models import CallStatus, Visit, VisitStatus
 from dispatch.services.calls import set_call_status
 
+from ..evidence import HASH_KEYED, matches
 from ..models import CarryBack, CarryBackEvent, CarryBackEventKind, CarryBackPhoto, CarryBackStatus, Outcome
 from . import FIELD_LABELS
 from .progress import check_actor, check_live
@@ -380,7 +381,7 @@ def sign_receipt(actor: User, cb: CarryBack, *, signer_name: Any, image_png_base
     cb.receipt_signature_png = image
     cb.receipt_signed_at = utcnow()
     cb.receipt_signed_content = text
-    cb.receipt_sha256 = content_hash(text)
+    cb.receipt_sha256, cb.receipt_hash_scheme = content_hash(text), HASH_KEYED
     add_event(actor, cb, CarryBackEventKind.NOTE, note=_("Receipt signed by %(name)s", name=name))
     audit.record(actor, cb, "carry_back.receipt_signed", after={"signer_name": name,
                                                                 "receipt_sha256": cb.receipt_sha256})
@@ -389,5 +390,6 @@ def sign_receipt(actor: User, cb: CarryBack, *, signer_name: Any, image_png_base
 
 def receipt_intact(cb: CarryBack) -> bool:
     """Whether the stored receipt content still hashes to the sealed value."""
-    return bool(cb.receipt_signed_content) and content_hash(cb.receipt_signed_content or "") == cb.receipt_sha256
+    return bool(cb.receipt_signed_content) and matches(cb.receipt_hash_scheme, cb.receipt_signed_content,
+                                                       cb.receipt_sha256)
 

@@ -7,9 +7,12 @@ changes go through dispatch's `set_call_status`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, func, select, union_all
+from sqlalchemy.orm import aliased
 
 from dispatch.core import audit
 from dispatch.core.errors import Conflict, Forbidden, NotFound
@@ -18,7 +21,7 @@ from dispatch.core.i18n import _, label
 from dispatch.core.models import Role, User
 from dispatch.core.timeutil import utcnow
 from dispatch.models import CallStatus, RepairCall, Visit, VisitStatus
-from dispatch.scheduling.visits import get_visit_or_404
+from dispatch.scheduling.visits import VISIT_ROW, get_visit_or_404, overlapping
 from dispatch.services.calls import set_call_status
 
 from ..models import VisitEvent, VisitEventKind
@@ -41,8 +44,8 @@ def event_time(visit: Visit, kind: str) -> datetime | None:
 
 def technician_visits(technician: User, start: datetime, end: datetime) -> list[Visit]:
     """The technician's visits in [start, end): live ones in time order, cancelled ones left out."""
-    return list(db.session.scalars(select(Visit).where(
-        Visit.technician_id == technician.id, Visit.start < end, Visit.end > start,
+    return list(db.session.scalars(select(Visit).options(*VISIT_ROW).where(
+        Visit.technician_id == technician.id, overlapping(start, end),
         Visit.status != VisitStatus.CANCELLED).order_by(Visit.start)))
 
 
@@ -52,15 +55,36 @@ def next_visit(visits: list[Visit]) -> Visit | None:
 
 
 def earlier_visits(visit: Visit, limit: int = 10) -> list[Visit]:
-    """The equipment's earlier visits (or the site's, when the call names no equipment)."""
-    call = visit.call
-    stmt = select(Visit).join(RepairCall, Visit.call_id == RepairCall.id).where(
-        Visit.id != visit.id, Visit.start < visit.start, Visit.status != VisitStatus.CANCELLED)
-    if call.equipment_id is not None:
-        stmt = stmt.where(RepairCall.equipment_id == call.equipment_id)
-    else:
-        stmt = stmt.where(RepairCall.site_id == call.site_id)
-    return list(db.session.scalars(stmt.order_by(Visit.start.desc()).limit(limit)))
+    """The equipment's earlier visits (or the site's, when the call names no equipment), newest first."""
+    return earlier_visits_of([visit], limit)[visit.id]
+
+
+def earlier_visits_of(visits: Sequence[Visit], limit: int = 10) -> dict[int, list[Visit]]:
+    """earlier_visits of each visit (by visit id), in one statement whatever their number (a list's rows):
+    each visit's `limit` newest, ranked per visit in SQL."""
+    found: dict[int, list[Visit]] = {v.id: [] for v in visits}
+    if not found:
+        return found
+    mine, my_call = aliased(Visit), aliased(RepairCall)
+
+    def ranked(same: Any) -> Select[Any]:
+        return (select(mine.id.label("for_id"), Visit.id.label("visit_id"), func.row_number().over(
+            partition_by=mine.id, order_by=(Visit.start.desc(), Visit.id.desc())).label("n"))
+            .select_from(mine).join(my_call, my_call.id == mine.call_id).join(RepairCall, same)
+            .join(Visit, Visit.call_id == RepairCall.id)
+            .where(mine.id.in_(list(found)), Visit.id != mine.id, Visit.start < mine.start,
+                   Visit.status != VisitStatus.CANCELLED))
+
+    rows = union_all(
+        ranked(and_(my_call.equipment_id.is_not(None), RepairCall.equipment_id == my_call.equipment_id)),
+        # a site is one customer's (calls.create_call): the customer's index finds the site's calls
+        ranked(and_(my_call.equipment_id.is_(None), RepairCall.customer_id == my_call.customer_id,
+                    RepairCall.site_id == my_call.site_id))).subquery()
+    for for_id, earlier in db.session.execute(
+            select(rows.c.for_id, Visit).join(Visit, Visit.id == rows.c.visit_id).where(rows.c.n <= limit)
+            .order_by(rows.c.for_id, rows.c.n)):
+        found[for_id].append(earlier)
+    return found
 
 
 # ----------------------------------------------------------------------------- state checks

@@ -21,7 +21,7 @@ from dispatch.core.timeutil import utcnow
 from dispatch.models import CallStatus, Visit, VisitStatus
 from dispatch.services.calls import set_call_status
 
-from ..models import CarryBack, CarryBackEventKind, ReturnMethod, VisitEventKind
+from ..models import HASH_KEYED, CarryBack, CarryBackEventKind, ReturnMethod, VisitEventKind
 from . import problems
 from .progress import record_event, set_visit_status
 from .signoff import canonical_json, content_hash, decode_png
@@ -140,6 +140,7 @@ def return_item(actor: User, item: CarryBack, *, signer_name: Any, image_png_bas
     item.return_visit_id = visit.id if visit is not None else None
     item.return_signer_name, item.return_signature_png = name, image
     item.return_signed_content, item.return_sha256 = text, content_hash(text)
+    item.return_hash_scheme = HASH_KEYED
     call = item.call
     lock_workshop_charges(call, item.number, actor)
     add_event(actor, item, CarryBackEventKind.RETURNED, from_status=status_before, to_status=S.RETURNED,

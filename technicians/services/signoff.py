@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +23,8 @@ from dispatch.core.models import User
 from dispatch.core.timeutil import utcnow
 from dispatch.models import Visit, VisitStatus
 
-from ..models import Signature, VisitEventKind, WorkRecord
+from ..evidence import matches, seal, seal_bytes
+from ..models import HASH_KEYED, Signature, VisitEventKind, WorkRecord
 from . import problems
 from .progress import check_actor, check_live, record_event
 from .work import lock_record, visit_parts
@@ -100,7 +100,8 @@ def canonical_json(content: dict[str, Any]) -> str:
 
 
 def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The seal of signed content: HMAC-SHA256 with the server's evidence key (technicians/evidence.py)."""
+    return seal(text)
 
 
 @dataclass(frozen=True)
@@ -126,18 +127,18 @@ def sign(actor: User, visit: Visit, *, signer_name: str, image_png_base64: Any,
     if errors:
         raise Invalid(problems(_("The sign-off is incomplete."), errors), fields=errors)
     image = decode_png(image_png_base64)
-    image_sha = hashlib.sha256(image).hexdigest()
+    image_sha = seal_bytes(image)
     record = lock_record(visit)
     if record is None or visit.status != VisitStatus.COMPLETED:
         raise Conflict(_("Complete visit %(slip)s before the customer signs.", slip=visit.slip_number),
                        code="not_completed")
     existing = signature(visit)
     if existing is not None:
-        return _same_or_conflict(existing, name, image_sha, visit)
+        return _same_or_conflict(existing, name, image, visit)
     text = canonical_json(signed_content(visit, record, name))
     now = utcnow()
     sig = Signature(visit=visit, signer_name=name, image_png=image, image_sha256=image_sha, signed_content=text,
-                    content_sha256=content_hash(text), signed_at=now, technician_id=actor.id,
+                    content_sha256=content_hash(text), hash_scheme=HASH_KEYED, signed_at=now, technician_id=actor.id,
                     technician_confirmed_at=now)
     db.session.add(sig)
     try:
@@ -149,7 +150,7 @@ def sign(actor: User, visit: Visit, *, signer_name: str, image_png_base64: Any,
         existing = signature(visit)
         if existing is None:
             raise
-        return _same_or_conflict(existing, name, image_sha, visit)
+        return _same_or_conflict(existing, name, image, visit)
     record.sealed_at = now
     lock_call_charges(visit.call, visit)
     record_event(actor, visit, VisitEventKind.SIGNED, at=now)
@@ -158,8 +159,8 @@ def sign(actor: User, visit: Visit, *, signer_name: str, image_png_base64: Any,
     return SignOff(sig, True)
 
 
-def _same_or_conflict(existing: Signature, name: str, image_sha: str, visit: Visit) -> SignOff:
-    if existing.signer_name == name and existing.image_sha256 == image_sha:
+def _same_or_conflict(existing: Signature, name: str, image: bytes, visit: Visit) -> SignOff:
+    if existing.signer_name == name and matches(existing.hash_scheme, image, existing.image_sha256):
         return SignOff(existing, False)
     raise Conflict(_("Visit %(slip)s is already signed by %(name)s.", slip=visit.slip_number,
                      name=existing.signer_name), code="already_signed")

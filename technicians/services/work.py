@@ -45,7 +45,11 @@ def visit_parts(visit: Visit) -> list[ChargeLine]:
 
 def suggested_labor_minutes(visit: Visit, now: datetime | None = None) -> int:
     """From arrival to now, rounded up to whole minutes (what the visit page prefills)."""
-    arrived = event_time(visit, VisitEventKind.ARRIVED)
+    return minutes_since_arrival(event_time(visit, VisitEventKind.ARRIVED), now)
+
+
+def minutes_since_arrival(arrived: datetime | None, now: datetime | None = None) -> int:
+    """suggested_labor_minutes from the arrival time already at hand (a list has read its visits' events)."""
     if arrived is None:
         return 0
     seconds = ((now or utcnow()) - arrived).total_seconds()

@@ -93,17 +93,22 @@ class Board:
     overdue: int
 
 
-def board(user: User, q: str | None = None) -> Board:
-    items = list(db.session.scalars(carry_backs_query(user, q=q).order_by(CarryBack.promised_return_on,
-                                                                          CarryBack.id)))
+def board(user: User, q: str | None = None, returned_shown: int = RETURNED_SHOWN) -> Board:
+    """The items still away from their customer, and the `returned_shown` returned last (the older ones are
+    in each customer's service file and found by the search): not every item ever carried back."""
+    base = carry_backs_query(user, q=q).options(selectinload(CarryBack.taken_by))
+    items = list(db.session.scalars(base.where(CarryBack.status != S.RETURNED)
+                                    .order_by(CarryBack.promised_return_on, CarryBack.id)))
+    returned = list(db.session.scalars(base.where(CarryBack.status == S.RETURNED)
+                                       .order_by(CarryBack.returned_at.desc(), CarryBack.id.desc())
+                                       .limit(returned_shown)))
     by_status: dict[str, list[CarryBack]] = {}
     for item in items:
         by_status.setdefault(item.status, []).append(item)
-    returned = sorted(by_status.get(S.RETURNED, []), key=lambda i: i.returned_at or i.updated_at, reverse=True)
     today = local_today()
     return Board(awaiting=by_status.get(S.IN_WORKSHOP, []),
                  columns=[(str(s), by_status.get(s, [])) for s in BOARD_COLUMNS],
-                 returned=returned[:RETURNED_SHOWN],
+                 returned=returned,
                  overdue=sum(1 for i in items if is_overdue(i, today)))
 
 
@@ -140,9 +145,9 @@ def history(item: CarryBack) -> list[CarryBackEvent]:
 
 
 def last_promise_move(item: CarryBack) -> CarryBackEvent | None:
-    return db.session.scalar(select(CarryBackEvent).where(
-        CarryBackEvent.carry_back_id == item.id, CarryBackEvent.kind == CarryBackEventKind.PROMISE_MOVED)
-        .order_by(CarryBackEvent.id.desc()).limit(1))
+    """From the item's events: a list loads them for all its items at once (selectinload(CarryBack.events))."""
+    moves = [e for e in item.events if e.kind == CarryBackEventKind.PROMISE_MOVED]
+    return max(moves, key=lambda e: e.id, default=None)
 
 
 def work_lines(item: CarryBack) -> list[ChargeLine]:

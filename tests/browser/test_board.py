@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from playwright.sync_api import expect
+
 from dispatch.core.extensions import db
 from dispatch.core.timeutil import local_tz
 from dispatch.scheduling import plans
@@ -194,3 +196,38 @@ def test_the_week_board_fits_a_1366_screen(page, browser_login, shot, dispatcher
     shot(page, "board-1366-week-full")
     assert fits["page"] and fits["table"], fits
     assert page.locator("#print-day-slips").is_visible()
+
+
+def test_the_move_form_offers_every_technician_from_one_list(page, browser_login, dispatcher, technician):
+    """Issue 16: the board carries one list of technicians, not a select of all of them per visit; opening a
+    visit's "Change" puts the list into its form, the visit's own technician selected."""
+    from datetime import datetime, timedelta
+
+    from dispatch.core.timeutil import local_today
+    from dispatch.scheduling.booking import book_visit
+    from tests.factories import make_user
+
+    others = [make_user("technician", username=f"mv{i}", name=f"Mover {i}") for i in range(3)]
+    _around_the_clock(technician, *others)
+    day = local_today() + timedelta(days=1)
+    start = datetime.combine(day, time(9), tzinfo=local_tz())
+    visits = [book_visit(dispatcher, make_call(dispatcher), tech, start, start + timedelta(hours=1),
+                         override_reason="move test") for tech in (technician, others[1])]
+    db.session.commit()
+    browser_login(page, dispatcher)
+    page.goto(f"/board?date={day.isoformat()}")
+    # one option per visit in the page as sent, the whole list once
+    assert page.locator("select[data-technician-options] option").count() == len(visits)
+    assert page.locator("#technician-options").evaluate("t => t.content.children.length") == 4
+    card = page.locator(f"#visit-{visits[1].id}")
+    card.locator("summary").click()
+    select = card.locator("select[name=technician_id]")
+    # the list goes in on the details' toggle event, which fires just after the click
+    # (expect polls from Playwright: a wait_for_function string would need eval, which the CSP forbids)
+    expect(select.locator("option")).to_have_count(4)
+    assert select.input_value() == str(others[1].id)
+    select.select_option(str(others[2].id))
+    move = card.locator("form[action$='/move']")
+    move.locator("input[name=reason]").fill("customer moved the job to another team")
+    move.locator("button.primary").click()
+    page.locator(f"#lane-{others[2].id} #visit-{visits[1].id}").wait_for()

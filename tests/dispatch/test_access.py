@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from dispatch.core.models import Role
-from tests.conftest import _empty_tables
+from tests.conftest import _empty_tables, session_keys
 from tests.factories import make_user
 
 ROLES = [r.value for r in Role]
@@ -75,7 +75,7 @@ def people(app: Any) -> Iterator[dict[str, Any]]:
         users = {role: make_user(role, username=f"access-{role}") for role in ROLES}
         tokens = {role: issue_token(user)[0] for role, user in users.items()}
         db.session.commit()
-        sessions = {role: user.get_id() for role, user in users.items()}
+        sessions = {role: session_keys(user) for role, user in users.items()}
         db.session.remove()
     yield {"tokens": tokens, "sessions": sessions}
     with app.app_context():
@@ -119,8 +119,7 @@ def test_every_endpoint_refuses_anonymous_and_wrong_roles(app, people, access_ca
             assert_json_error(response, 403, f"{role} {method} {url}")
         else:
             with client.session_transaction() as session:
-                session["_user_id"] = people["sessions"][role]
-                session["_fresh"] = True
+                session.update(people["sessions"][role])
             response = send(client, method, url)
             if (method, url) == ("GET", "/"):  # the site's root sends every role to its own home
                 assert response.status_code == 302 and response.headers["Location"] != "/", role
@@ -164,8 +163,7 @@ def test_error_pages_speak_the_users_language(app, people, monkeypatch):
     """403, 404 and 500 pages carry a message in the reader's language (here the browser's)."""
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = people["sessions"]["technician"]
-        session["_fresh"] = True
+        session.update(people["sessions"]["technician"])
     zh, en = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
 
     def page(url: str, headers: dict[str, str], status: int) -> str:

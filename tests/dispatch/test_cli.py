@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent, User
 from dispatch.models import Contract, Customer, RepairCall
+from tests.conftest import session_keys
 from tests.factories import PASSWORD
 
 
@@ -29,14 +30,14 @@ def test_users_create_and_duplicate(runner, client):
 
 def test_users_create_refuses_bad_input(runner):
     short = runner.invoke(args=["users", "create", "x", "--role", "admin", "--password", "short"])
-    assert short.exit_code != 0 and "at least 8 characters" in short.output
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
     role = runner.invoke(args=["users", "create", "x", "--role", "king", "--password", "long-enough-1"])
     assert role.exit_code != 0 and "king" in role.output
     assert db.session.scalar(select(func.count(User.id))) == 0
 
 
 def test_users_create_technician_with_skills(runner):
-    result = runner.invoke(args=["users", "create", "li", "--role", "technician", "--password", "tech-pass-1",
+    result = runner.invoke(args=["users", "create", "li", "--role", "technician", "--password", "tech-pass-123",
                                  "--skills", "hvac, Refrigeration"])
     assert result.exit_code == 0, result.output
     tech = db.session.scalar(select(User).where(User.username == "li"))
@@ -84,8 +85,9 @@ def test_users_disable_and_enable(app, runner, client, api, technician):
     """`users disable NAME` ends the account's sessions and tokens as the admin's page does, audited;
     `users enable NAME` lets them log in again."""
     phone = app.test_client()
+    keys = session_keys(technician)
     with phone.session_transaction() as session:
-        session["_user_id"] = technician.get_id()
+        session.update(keys)
     token_client = api(technician)
     assert phone.get("/t/").status_code == 200 and token_client.get("/api/v1/me/visits").status_code == 200
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from dispatch.calendar import add_working_time
 from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent
 from dispatch.models import CallNote, RepairCall
@@ -82,7 +83,8 @@ def test_the_queue_over_the_api(api, dispatcher, world):
     assert r.status_code == 200
     item = r.get_json()["items"][0]
     assert item["call_id"] == call.id and item["overdue"] is False
-    assert datetime.fromisoformat(item["due"]) == call.completed_at + timedelta(hours=1)
+    # one working hour on the company calendar (completed before opening time: an hour after it opens)
+    assert datetime.fromisoformat(item["due"]) == add_working_time(call.completed_at, minutes=60)
 
 
 # ----------------------------------------------------------------------------- the two questions

@@ -159,3 +159,31 @@ def test_every_documented_field_bound_is_the_parsers(app, api, admin):
                     assert (name not in refused) == valid, (method, path, name, value, refused)
                     checked += 1
     assert checked > 40, checked
+
+
+def test_success_codes_are_the_ones_the_server_answers(client):
+    """A POST that changes a record without creating one answers 200, and says so; one that creates only
+    when there is something to create says both; a revocation answers 204 with no body; a CSV or a photo
+    is documented as what it is (schemathesis checks each against the live server: test_schemathesis.py)."""
+    spec = spec_of(client)
+
+    def ok(path, method="post"):
+        return {s for s in spec["paths"][path][method]["responses"] if s.startswith("2")}
+
+    for path in ("/api/v1/visits/{visit_id}/cancel", "/api/v1/time-off/{time_off_id}/cancel",
+                 "/api/v1/sites/{site_id}/place", "/api/v1/parts/{part_id}/archive",
+                 "/api/v1/payments/{payment_id}/reconcile", "/api/v1/carry-backs/{carry_back_id}/receive",
+                 "/api/v1/carry-backs/{carry_back_id}/work", "/api/v1/carry-backs/{carry_back_id}/return",
+                 "/api/v1/billing/cash-up/receive", "/api/v1/calls/{call_id}/cancel"):
+        assert ok(path) == {"200"}, path
+    for path in ("/api/v1/billing/contract-invoices", "/api/v1/calendar/public-holidays",
+                 "/api/v1/visits/{visit_id}/signature", "/api/v1/carry-backs/{carry_back_id}/receipt-signature"):
+        assert ok(path) == {"200", "201"}, path
+    for path in ("/api/v1/calls", "/api/v1/invoices/{invoice_id}/void", "/api/v1/visits/{visit_id}/payments"):
+        assert ok(path) == {"201"}, path  # API.md: 201
+    if "delete" in spec["paths"].get("/api/v1/auth/token", {}):
+        revoke = spec["paths"]["/api/v1/auth/token"]["delete"]["responses"]["204"]
+        assert "content" not in revoke
+    csv = spec["paths"]["/api/v1/reports/archive.csv"]["get"]["responses"]["200"]["content"]
+    photo = spec["paths"]["/api/v1/carry-backs/{carry_back_id}/photos/{photo_id}.jpg"]["get"]["responses"]["200"]
+    assert list(csv) == ["text/csv"] and list(photo["content"]) == ["image/jpeg"]

@@ -23,6 +23,7 @@ from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent
 from dispatch.core.timeutil import local_today
 from dispatch.models import RepairCall
+from technicians.evidence import seal
 from technicians.models import CarryBack, CarryBackEvent, CarryBackPhoto
 from tests.billing.helpers import call_of
 from tests.factories import make_user
@@ -129,7 +130,7 @@ def test_carry_back_at_the_site_photos_signature_and_second_is_409(api, dispatch
     r = tech.post(f"/api/v1/carry-backs/{cb_id}/receipt-signature", json=sign)
     assert r.status_code == 201, r.json
     cb = db.session.get(CarryBack, cb_id)
-    assert r.json["receipt_sha256"] == cb.receipt_sha256 == hashlib.sha256(cb.receipt_signed_content.encode()).hexdigest()
+    assert r.json["receipt_sha256"] == cb.receipt_sha256 == seal(cb.receipt_signed_content)
     signed = json.loads(cb.receipt_signed_content)
     assert signed["serial_number"] == "SN-CB-7781" and signed["promised_return_on"] == PROMISED
     assert signed["photos"] == [p.sha256 for p in stored] and signed["customer"] == call.customer.name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import threading
@@ -16,6 +15,7 @@ from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent
 from dispatch.models import RepairCall, Visit
 from dispatch.slips.data import slip_data
+from technicians.evidence import seal
 from technicians.models import Signature, VisitEvent, WorkRecord
 from tests.billing.helpers import call_of, catalogue
 from tests.factories import make_user
@@ -64,7 +64,7 @@ def test_a_whole_visit_charges_payment_signature_and_voucher(api, dispatcher, te
                   json={"signer_name": "Mr. Gao", "image_png_base64": png_b64(), "technician_confirmed": True})
     assert r.status_code == 201, r.json
     sig = db.session.scalar(select(Signature))
-    assert r.json["content_sha256"] == sig.content_sha256 == hashlib.sha256(sig.signed_content.encode()).hexdigest()
+    assert r.json["content_sha256"] == sig.content_sha256 == seal(sig.signed_content)
     signed = json.loads(sig.signed_content)
     assert signed["work_summary"] == WORK["work_summary"] and signed["labor_minutes"] == 45
     assert signed["total_due"] == "273.46" and signed["signer_name"] == "Mr. Gao"

@@ -5,7 +5,6 @@ customer's service file shows the item's whole history; who sees what."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from dispatch.core.extensions import db
 from dispatch.core.models import AuditEvent
 from dispatch.core.timeutil import local_today
 from dispatch.models import CallNote, Equipment, RepairCall, Visit
+from technicians.evidence import seal
 from technicians.models import CarryBack
 from tests.billing.helpers import call_of, catalogue
 from tests.factories import make_user
@@ -152,7 +152,7 @@ def test_the_whole_chain_from_the_desk_to_the_closed_call(api, login, client, di
     assert r.json["return_visit_id"] == return_visit.id and r.json["call_status"] == "completed"
     cb = db.session.get(CarryBack, cb_id)
     db.session.refresh(cb)
-    assert cb.return_sha256 == hashlib.sha256(cb.return_signed_content.encode()).hexdigest()
+    assert cb.return_sha256 == seal(cb.return_signed_content)
     sealed = json.loads(cb.return_signed_content)
     assert sealed["receipt_number"] == number and sealed["workshop_labor_minutes"] == 60
     assert sealed["call_total_due"] == "333.35" and sealed["signer_name"] == "Mr. Gao"

@@ -1,0 +1,129 @@
+"""The re-plan after each booking, in the background (issue 14).
+
+When a request commits a new visit (a booking by a person, on the board or through the API) and
+REPLAN_AFTER_BOOKING is on, that visit's day is handed to one worker thread per process, and the request
+goes on at once. The worker re-plans each day it was handed (replan.optimise_day: computed holding no lock
+within REPLAN_SECONDS, applied only if nothing changed meanwhile, else computed once more from the new
+state, else given up and logged) in its own app context and session, and commits. At most one re-plan runs
+at a time: days asked for while one runs wait, merged, so a newer booking's request supersedes a queued one
+for the same day instead of adding a second run. Bookings made outside a request (the demo's seed, the
+bench) start nothing.
+
+A booking is seen by the session's own events (a Visit inserted, then the transaction committed), so the
+booking code needs no hook of its own. `wait_idle(timeout)` waits for the worker (tests, shutdown).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Any
+
+from flask import Flask, current_app, has_request_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..core.extensions import db
+from ..core.timeutil import local_date_of, local_today
+from ..models import Visit, VisitStatus
+from . import replan
+
+_DAYS = "replan_after_booking_days"  # Session.info: the local days of the visits inserted in this transaction
+
+
+class _Worker:
+    """One thread, started when first needed and ended after a quiet minute; a queue of days per app."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._queued: dict[Flask, set[date]] = {}
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, app: Flask, days: set[date]) -> None:
+        with self._cv:
+            self._queued.setdefault(app, set()).update(days)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="replan-after-booking", daemon=True)
+                self._thread.start()
+            self._cv.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._cv:
+            return self._cv.wait_for(lambda: not self._queued and not self._busy, timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                if not self._cv.wait_for(lambda: bool(self._queued), timeout=60):
+                    self._thread = None
+                    return
+                app, days = self._queued.popitem()
+                self._busy = True
+            try:
+                _replan_days(app, days)
+            finally:
+                with self._cv:
+                    self._busy = False
+                    self._cv.notify_all()
+
+
+_worker = _Worker()
+
+
+def _replan_days(app: Flask, days: set[date]) -> None:
+    with app.app_context():
+        try:
+            for day in sorted(days):
+                if day < local_today():
+                    continue
+                try:
+                    proposal = replan.optimise_day(None, day, apply_it=True, background=True)
+                    db.session.commit()
+                    app.logger.info("re-plan after booking, %s: %s, %d moves, km %.1f -> %.1f, late %d -> %d", day,
+                                    proposal.status, len(proposal.moves), proposal.km_before, proposal.km_after,
+                                    proposal.late_before, proposal.late_after)
+                except replan.ScheduleChanged:
+                    db.session.rollback()
+                    app.logger.info("re-plan after booking, %s: the schedule kept changing; given up", day)
+                except Exception:
+                    db.session.rollback()
+                    app.logger.exception("re-plan after booking, %s: failed", day)
+        finally:
+            db.session.remove()  # the connection goes back to the pool
+
+
+def wait_idle(timeout: float = 60.0) -> bool:
+    """Wait until no background re-plan runs or waits; False if `timeout` seconds passed first."""
+    return _worker.wait_idle(timeout)
+
+
+# ----------------------------------------------------------------------------- seeing a booking commit
+
+
+def _collect(session: Session, _context: Any) -> None:
+    days = {local_date_of(obj.start) for obj in session.new
+            if isinstance(obj, Visit) and obj.status == VisitStatus.SCHEDULED and obj.start is not None}
+    if days:
+        session.info.setdefault(_DAYS, set()).update(days)
+
+
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released (booking flushes in one): the transaction itself has not committed
+    days = session.info.pop(_DAYS, None)
+    if days and has_request_context() and current_app.config.get("REPLAN_AFTER_BOOKING"):
+        _worker.submit(current_app._get_current_object(), set(days))  # type: ignore[attr-defined]
+
+
+def _rolled_back(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint rolled back: what was flushed before it stays
+        session.info.pop(_DAYS, None)
+
+
+def init_app(app: Flask) -> None:
+    """Listen for bookings (once per process: the events are the Session class's)."""
+    for name, listener in (("after_flush", _collect), ("after_commit", _committed),
+                           ("after_rollback", _rolled_back)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

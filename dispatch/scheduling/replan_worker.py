@@ -15,7 +15,6 @@ booking code needs no hook of its own. `wait_idle(timeout)` waits for the worker
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from typing import Any
 
@@ -23,6 +22,7 @@ from flask import Flask, current_app, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ..core.background import BackgroundWorker
 from ..core.extensions import db
 from ..core.timeutil import local_date_of, local_today
 from ..models import Visit, VisitStatus
@@ -31,44 +31,6 @@ from . import replan
 _DAYS = "replan_after_booking_days"  # Session.info: the local days of the visits inserted in this transaction
 
 
-class _Worker:
-    """One thread, started when first needed and ended after a quiet minute; a queue of days per app."""
-
-    def __init__(self) -> None:
-        self._cv = threading.Condition()
-        self._queued: dict[Flask, set[date]] = {}
-        self._busy = False
-        self._thread: threading.Thread | None = None
-
-    def submit(self, app: Flask, days: set[date]) -> None:
-        with self._cv:
-            self._queued.setdefault(app, set()).update(days)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="replan-after-booking", daemon=True)
-                self._thread.start()
-            self._cv.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._cv:
-            return self._cv.wait_for(lambda: not self._queued and not self._busy, timeout)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cv:
-                if not self._cv.wait_for(lambda: bool(self._queued), timeout=60):
-                    self._thread = None
-                    return
-                app, days = self._queued.popitem()
-                self._busy = True
-            try:
-                _replan_days(app, days)
-            finally:
-                with self._cv:
-                    self._busy = False
-                    self._cv.notify_all()
-
-
-_worker = _Worker()
 
 
 def _replan_days(app: Flask, days: set[date]) -> None:
@@ -92,6 +54,9 @@ def _replan_days(app: Flask, days: set[date]) -> None:
         finally:
             db.session.remove()  # the connection goes back to the pool
 
+
+
+_worker: BackgroundWorker[date] = BackgroundWorker("replan-after-booking", _replan_days)
 
 def wait_idle(timeout: float = 60.0) -> bool:
     """Wait until no background re-plan runs or waits; False if `timeout` seconds passed first."""

@@ -4,7 +4,7 @@ that follows is served stored (dispatch/slips/store.py) instead of laid out whil
 The session's own events see what a transaction changed: a visit booked, moved, reassigned or signed off;
 a call, a customer, a site or a piece of equipment edited; anything else of a visit or a call (a work
 record, a signature: whatever has a visit_id or a call_id). Once it commits, the visits concerned are
-handed to one daemon worker thread per process (the pattern of dispatch/scheduling/replan_worker.py), and
+handed to one daemon worker thread per process (dispatch/core/background.py, as the re-plan after a booking), and
 the request goes on at once. The worker, in its own app context and session, builds each visit's slip data
 in the languages it is likely printed in (DEFAULT_LOCALE, and the technician's own), renders what is not
 stored yet — in the render pool (dispatch/slips/pool.py) when there is one, so the app's own threads do not
@@ -19,7 +19,6 @@ moving visits) do, for the address the last request came to (the QR code's), or 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from itertools import chain
@@ -30,6 +29,7 @@ from flask import Flask, current_app, has_app_context, has_request_context, requ
 from sqlalchemy import ColumnElement, and_, event, inspect, or_, select
 from sqlalchemy.orm import Session
 
+from ..core.background import BackgroundWorker
 from ..core.database import retry_busy
 from ..core.extensions import db
 from ..core.i18n import LOCALES, force_locale, locale_name
@@ -52,48 +52,15 @@ def enabled(app: Flask) -> bool:
     return (not app.testing) if configured is None else bool(configured)
 
 
-class _Worker:
-    """One thread, started when first needed and ended after a quiet spell; what to warm, per app."""
-
-    def __init__(self) -> None:
-        self._cv = threading.Condition()
-        self._queued: dict[Flask, set[tuple[str, int]]] = {}
-        self._hosts: dict[Flask, str] = {}
-        self._busy = False
-        self._thread: threading.Thread | None = None
-
-    def submit(self, app: Flask, host: str | None, keys: Iterable[tuple[str, int]]) -> None:
-        with self._cv:
-            self._queued.setdefault(app, set()).update(keys)
-            if host:
-                self._hosts[app] = host
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="slips-warm", daemon=True)
-                self._thread.start()
-            self._cv.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._cv:
-            return self._cv.wait_for(lambda: not self._queued and not self._busy, timeout)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cv:
-                if not self._cv.wait_for(lambda: bool(self._queued), timeout=IDLE_SECONDS):
-                    self._thread = None
-                    return
-                app, keys = self._queued.popitem()
-                host = self._hosts.get(app)
-                self._busy = True
-            try:
-                _warm(app, host, keys)
-            finally:
-                with self._cv:
-                    self._busy = False
-                    self._cv.notify_all()
+_hosts: dict[Flask, str] = {}  # the address each app was last reached at (the slip's QR code points there)
 
 
-_worker = _Worker()
+def _warm_queued(app: Flask, keys: set[tuple[str, int]]) -> None:
+    _warm(app, _hosts.get(app), keys)
+
+
+_worker: BackgroundWorker[tuple[str, int]] = BackgroundWorker("slips-warm", _warm_queued,
+                                                               idle_seconds=IDLE_SECONDS)
 
 
 def wait_idle(timeout: float = 60.0) -> bool:
@@ -208,7 +175,10 @@ def _committed(session: Session) -> None:
     if not keys or not _watching():
         return
     host = request.host_url if has_request_context() else None
-    _worker.submit(current_app._get_current_object(), host, keys)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if host:
+        _hosts[app] = host
+    _worker.submit(app, keys)
 
 
 def _rolled_back(session: Session) -> None:

@@ -98,9 +98,9 @@ def test_carry_back_with_no_signal_is_numbered_when_sent(phone, technician, disp
     db.session.commit()
     browser_login(pg, technician)
     pg.goto(f"/t/visits/{visit_id}")
-    pg.wait_for_selector("html[data-offline-ready='1']")
+    pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)
     pg.goto(f"/t/visits/{visit_id}/carry-back")  # saved on the phone as it loads
-    pg.wait_for_selector("html[data-offline-ready='1']")
+    pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)
 
     context.set_offline(True)
     pg.reload()

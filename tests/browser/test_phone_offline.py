@@ -41,7 +41,7 @@ def test_offline_arrival_completion_and_signature_reach_the_server_once(phone, t
 
     browser_login(pg, technician)
     pg.goto(f"/t/visits/{visit_id}")
-    pg.wait_for_selector("html[data-offline-ready='1']")
+    pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)
     saved = _saved_pages(pg)
     assert f"/t/visits/{visit_id}" in saved and f"/t/visits/{visit_id}/sign" in saved and "/t/" in saved
 
@@ -125,7 +125,7 @@ def test_a_visit_cancelled_while_the_phone_is_offline_is_shown_as_a_conflict(pho
 
     browser_login(pg, technician)
     pg.goto(f"/t/visits/{visit_id}")
-    pg.wait_for_selector("html[data-offline-ready='1']")
+    pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)
     context.set_offline(True)
     pg.locator("button", has_text="On my way").tap()
     expect(pg.locator("#outbox-banner .outbox-count")).to_have_text("1 change waiting")

@@ -26,7 +26,7 @@ def _arrived(pg: Any, technician: Any, dispatcher: Any, browser_login: Any, cust
     db.session.commit()
     browser_login(pg, technician)
     pg.goto(f"/t/visits/{visit_id}")
-    pg.wait_for_selector("html[data-offline-ready='1']")
+    pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)
     return visit_id
 
 
@@ -100,5 +100,5 @@ def test_a_completion_recorded_offline_then_refused_withdraws_the_sign_off(phone
 
     # A reload (the server's page) tells the same: refused at the top, nothing to sign.
     pg.reload()
-    pg.wait_for_selector("html[data-offline-ready='1']")
+    pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)
     _one_truth(pg, visit_id)

@@ -102,7 +102,7 @@ def test_technician_walks_a_whole_visit_on_the_phone(phone, technician, dispatch
     assert card.locator('a[href^="tel:"]').count() == 1
     assert "88 Century Avenue" in card.inner_text()
     assert pg.evaluate("document.documentElement.scrollWidth") <= 390, "Today scrolls sideways"
-    pg.wait_for_selector("html[data-offline-ready='1']")  # the service worker controls the page
+    pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)  # the service worker controls the page
     snap(pg, "phone-01-today")
 
     # The visit: On my way, then Arrived (each a form the outbox sends as JSON with an Idempotency-Key).
@@ -249,7 +249,7 @@ def test_technician_walks_a_visit_in_chinese_also_offline(browser, live_server, 
         card = pg.locator(f'[data-visit-id="{visit_id}"]')
         expect(card.locator("a.button", has_text=zh("Open visit"))).to_be_visible()
         expect(pg.locator(".tabs")).to_contain_text(zh("Tomorrow"))
-        pg.wait_for_selector("html[data-offline-ready='1']")
+        pg.wait_for_selector("html[data-offline-ready='1']", timeout=30_000)
         fits(pg)
         snap(pg, "phone-zh-01-today")
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -51,3 +53,36 @@ class BackgroundWorker(Generic[T]):
                 with self._cv:
                     self._busy = False
                     self._cv.notify_all()
+
+
+_watched: set[str] = set()
+
+
+def on_commit(name: str, collect: Callable[[Session], set[T]], committed: Callable[[set[T]], None]) -> None:
+    """After each flush, what `collect` finds in the session is gathered under `name`; once the transaction
+    itself commits (not a savepoint: a booking flushes in one) `committed` gets it all; a rollback of the
+    transaction forgets it (a savepoint's rollback does not: what was flushed before it stays). Registered once
+    per process: the events are the Session class's."""
+    if name in _watched:
+        return
+    _watched.add(name)
+
+    def _flushed(session: Session, _context: Any) -> None:
+        found = collect(session)
+        if found:
+            session.info.setdefault(name, set()).update(found)
+
+    def _committed(session: Session) -> None:
+        if session.in_nested_transaction():
+            return
+        found = session.info.pop(name, None)
+        if found:
+            committed(found)
+
+    def _rolled_back(session: Session) -> None:
+        if not session.in_nested_transaction():
+            session.info.pop(name, None)
+
+    event.listen(Session, "after_flush", _flushed)
+    event.listen(Session, "after_commit", _committed)
+    event.listen(Session, "after_rollback", _rolled_back)

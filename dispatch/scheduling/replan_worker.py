@@ -16,13 +16,11 @@ booking code needs no hook of its own. `wait_idle(timeout)` waits for the worker
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ..core.background import BackgroundWorker
+from ..core.background import BackgroundWorker, on_commit
 from ..core.extensions import db
 from ..core.timeutil import local_date_of, local_today
 from ..models import Visit, VisitStatus
@@ -66,29 +64,16 @@ def wait_idle(timeout: float = 60.0) -> bool:
 # ----------------------------------------------------------------------------- seeing a booking commit
 
 
-def _collect(session: Session, _context: Any) -> None:
-    days = {local_date_of(obj.start) for obj in session.new
+def _booked_days(session: Session) -> set[date]:
+    return {local_date_of(obj.start) for obj in session.new
             if isinstance(obj, Visit) and obj.status == VisitStatus.SCHEDULED and obj.start is not None}
-    if days:
-        session.info.setdefault(_DAYS, set()).update(days)
 
 
-def _committed(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released (booking flushes in one): the transaction itself has not committed
-    days = session.info.pop(_DAYS, None)
-    if days and has_request_context() and current_app.config.get("REPLAN_AFTER_BOOKING"):
-        _worker.submit(current_app._get_current_object(), set(days))  # type: ignore[attr-defined]
-
-
-def _rolled_back(session: Session) -> None:
-    if not session.in_nested_transaction():  # a savepoint rolled back: what was flushed before it stays
-        session.info.pop(_DAYS, None)
+def _booked(days: set[date]) -> None:
+    if has_request_context() and current_app.config.get("REPLAN_AFTER_BOOKING"):
+        _worker.submit(current_app._get_current_object(), days)  # type: ignore[attr-defined]
 
 
 def init_app(app: Flask) -> None:
-    """Listen for bookings (once per process: the events are the Session class's)."""
-    for name, listener in (("after_flush", _collect), ("after_commit", _committed),
-                           ("after_rollback", _rolled_back)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    """Re-plan the day of each booking once it commits."""
+    on_commit(_DAYS, _booked_days, _booked)

@@ -26,10 +26,10 @@ from typing import Any
 
 import click
 from flask import Flask, current_app, has_app_context, has_request_context, request
-from sqlalchemy import ColumnElement, and_, event, inspect, or_, select
+from sqlalchemy import ColumnElement, and_, inspect, or_, select
 from sqlalchemy.orm import Session
 
-from ..core.background import BackgroundWorker
+from ..core.background import BackgroundWorker, on_commit
 from ..core.database import retry_busy
 from ..core.extensions import db
 from ..core.i18n import LOCALES, force_locale, locale_name
@@ -159,20 +159,15 @@ def _watching() -> bool:
     return has_app_context() and enabled(current_app) and click.get_current_context(silent=True) is None
 
 
-def _collect(session: Session, _context: Any) -> None:
+def _changed(session: Session) -> set[tuple[str, int]]:
     if not _watching():
-        return
+        return set()
     changed = chain(session.new, (obj for obj in session.dirty if session.is_modified(obj)))
-    keys = {key for obj in changed for key in _keys_of(obj)}
-    if keys:
-        session.info.setdefault(_KEYS, set()).update(keys)
+    return {key for obj in changed for key in _keys_of(obj)}
 
 
-def _committed(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released (booking flushes in one): the transaction itself has not committed
-    keys = session.info.pop(_KEYS, None)
-    if not keys or not _watching():
+def _committed(keys: set[tuple[str, int]]) -> None:
+    if not _watching():
         return
     host = request.host_url if has_request_context() else None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -181,14 +176,6 @@ def _committed(session: Session) -> None:
     _worker.submit(app, keys)
 
 
-def _rolled_back(session: Session) -> None:
-    if not session.in_nested_transaction():  # a savepoint rolled back: what was flushed before it stays
-        session.info.pop(_KEYS, None)
-
-
 def init_app(_app: Any) -> None:
-    """Listen for changes (once per process: the events are the Session class's)."""
-    for name, listener in (("after_flush", _collect), ("after_commit", _committed),
-                           ("after_rollback", _rolled_back)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    """Warm the slips a commit changed."""
+    on_commit(_KEYS, _changed, _committed)
